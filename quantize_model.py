@@ -40,6 +40,8 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR, help="bundle folder to write")
     parser.add_argument("--images", type=Path, help="labelled images folder (default ../shared/derm_eval)")
     parser.add_argument("--labels", type=Path, help="labels CSV (default <images>/labels.csv)")
+    parser.add_argument("--props", type=Path, help="model_props.pkl in sklesion's format, for the class order "
+                        "and metadata encoding (default: beside --source)")
     parser.add_argument("--classes", help="comma-separated class codes, when no cl_info.pkl sits beside --source")
     parser.add_argument("--malignant", default="", help="comma-separated malignant class codes (with --classes)")
     parser.add_argument("--force", action="store_true", help="write a bundle even under 98%% top-1 agreement")
@@ -138,7 +140,7 @@ def validation_set(args, manifest):
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     samples = []
     for item in load_labelled(images, args.labels):
-        photo = imaging.open_photo(item.read(), min(height, width))
+        photo = imaging.open_photo(item.read(), min(height, width)).image
         meta = encode_metadata(manifest, item.age, item.sex, item.site)
         samples.append((imaging.model_input(photo, height, width), meta, item.dx))
     return samples
@@ -193,9 +195,11 @@ def main(argv=None):
     from Dermal.inference.offline_keras import SplitModel, load_keras_model
 
     source = args.source or sklesion_model_path()
-    props_path = source.parent / "model_props.pkl"
+    props_path = args.props or source.parent / "model_props.pkl"
     props = read_pickle(props_path) if props_path.is_file() else None
     split = SplitModel(load_keras_model(source))
+    if split.meta_name and props is None:
+        sys.exit("the model has a metadata input: give its encoding with --props (sklesion's model_props.pkl format)")
     args.out.mkdir(parents=True, exist_ok=True)
     manifest = base_manifest(args, split, source, props)
     write_head(args.out, split, manifest)

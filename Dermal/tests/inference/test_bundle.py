@@ -1,0 +1,100 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from Dermal.inference import bundle
+from Dermal.inference.bundle import BundleError, MetadataError
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return bundle.read_manifest(bundle.DEFAULT_BUNDLE_DIR)
+
+
+@pytest.fixture
+def bundle_copy(tmp_path):
+    target = tmp_path / "bundle"
+    shutil.copytree(bundle.DEFAULT_BUNDLE_DIR, target)
+    return target
+
+
+def test_committed_bundle_passes_its_own_checks(manifest):
+    checked, precision, backbone = bundle.check_bundle(bundle.DEFAULT_BUNDLE_DIR)
+    assert precision == manifest["default_precision"] == "int8"
+    assert backbone.name == "backbone_int8.tflite"
+    assert [c["code"] for c in checked["classes"]] == ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+    assert {c["code"] for c in checked["classes"] if c["malignant"]} == {"akiec", "bcc", "mel"}
+
+
+def test_manifest_records_validation_against_the_keras_original(manifest):
+    validation = manifest["backbones"]["int8"]["validation"]
+    assert validation["images"] >= 56 and validation["top1_agreement"] >= 0.98
+    assert manifest["source"]["package"] == "sklesion" and len(manifest["source"]["sha256"]) == 64
+
+
+def test_metadata_encoding_follows_sklesion(manifest):
+    vector = bundle.encode_metadata(manifest, age="45", sex="Male", site="trunk")
+    expected = [0, 1, 0, 0, 0, 0, 1, 0, 45 / 90, 0]
+    assert vector.shape == (1, 10) and np.allclose(vector[0], expected)
+
+
+def test_missing_metadata_is_the_models_unknown(manifest):
+    vector = bundle.encode_metadata(manifest)
+    mean_age = manifest["metadata"]["age"]["mean"]
+    assert np.allclose(vector[0], [0, 0, 1, 0, 0, 0, 0, 1, mean_age / 90, 1])
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"age": "-1"}, "age"), ({"age": "121"}, "age"), ({"age": "abc"}, "age"), ({"age": "nan"}, "age"),
+    ({"sex": "other"}, "sex"), ({"site": "elbow"}, "site"),
+])
+def test_out_of_range_metadata_names_the_field(manifest, fields, field):
+    with pytest.raises(MetadataError) as caught:
+        bundle.encode_metadata(manifest, **fields)
+    assert caught.value.field == field
+
+
+def test_model_without_metadata_takes_none(manifest):
+    assert bundle.encode_metadata({**manifest, "metadata": None}, age="30") is None
+
+
+def test_missing_bundle_says_how_to_make_one(tmp_path):
+    with pytest.raises(BundleError, match="quantize_model.py"):
+        bundle.check_bundle(tmp_path)
+
+
+def test_truncated_backbone_is_detected(bundle_copy):
+    backbone = bundle_copy / "backbone_int8.tflite"
+    backbone.write_bytes(backbone.read_bytes()[:1000])
+    with pytest.raises(BundleError, match="truncated or replaced"):
+        bundle.check_bundle(bundle_copy)
+
+
+def test_corrupt_head_weights_are_detected(bundle_copy):
+    weights = bundle_copy / "head.npz"
+    data = bytearray(weights.read_bytes())
+    data[5000] ^= 0xFF  # same size, different bytes
+    weights.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="head.npz"):
+        bundle.check_bundle(bundle_copy)
+
+
+def test_unreadable_manifest_is_reported(bundle_copy):
+    (bundle_copy / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="unreadable"):
+        bundle.check_bundle(bundle_copy)
+
+
+def test_manifest_missing_a_section_is_reported(bundle_copy):
+    data = json.loads((bundle_copy / "manifest.json").read_text())
+    del data["head"]
+    (bundle_copy / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(BundleError, match="lacks"):
+        bundle.check_bundle(bundle_copy)
+
+
+def test_precision_not_in_bundle_says_how_to_build_it(manifest):
+    with pytest.raises(BundleError, match="--precision fp32"):
+        bundle.choose_precision(manifest, "fp32")

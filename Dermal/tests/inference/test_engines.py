@@ -1,0 +1,79 @@
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from Dermal.inference import engines
+from Dermal.inference.bundle import BundleError
+
+
+def test_engine_loads_once_across_threads(fresh_engine):
+    calls = []
+    real_build = engines.build_engine
+
+    def counting_build():
+        calls.append(threading.get_ident())
+        return real_build()
+
+    fresh_engine.setattr(engines, "build_engine", counting_build)
+    barrier, seen = threading.Barrier(8), []
+
+    def load():
+        barrier.wait()
+        seen.append(engines.get_engine())
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len({id(e) for e in seen}) == 1 and engines.engine_loaded()
+
+
+def test_nothing_heavy_is_imported_or_loaded_at_import():
+    probe = ("import sys, Dermal.AI_detection as d; "
+             "print(d.model_loaded(), 'ai_edge_litert' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "False"]
+
+
+def test_litert_engine_never_imports_tensorflow(lesion_jpeg):
+    probe = ("import sys; from Dermal.AI_detection import predict_skin_simple as p; import pathlib; "
+             f"r = p(pathlib.Path({str(lesion_jpeg_path())!r}).read_bytes(), gradcam=True); "
+             "print(r.engine, r.top_class in r.probabilities, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["litert", "True", "False"]
+
+
+def lesion_jpeg_path():
+    from Dermal.inference.datasets import EVAL_DIR
+
+    return sorted((EVAL_DIR / "images").glob("*.jpg"))[0]
+
+
+def test_threads_follow_dermal_threads_then_omp(monkeypatch):
+    monkeypatch.delenv("DERMAL_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert engines.thread_count() == 3
+    monkeypatch.setenv("DERMAL_THREADS", "2")
+    assert engines.thread_count() == 2
+
+
+def test_unknown_engine_is_a_clear_error(fresh_engine):
+    fresh_engine.setenv("DERMAL_ENGINE", "onnx")
+    with pytest.raises(BundleError, match="DERMAL_ENGINE"):
+        engines.get_engine()
+    assert not engines.engine_loaded()
+
+
+def test_corrupt_backbone_is_a_bundle_error_not_a_crash(fresh_engine, tmp_path):
+    import shutil
+
+    from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR
+
+    shutil.copytree(DEFAULT_BUNDLE_DIR, tmp_path / "b")
+    (tmp_path / "b" / "backbone_int8.tflite").write_bytes(b"\0" * 100)
+    fresh_engine.setenv("DERMAL_BUNDLE_DIR", str(tmp_path / "b"))
+    with pytest.raises(BundleError, match="quantize_model.py"):
+        engines.get_engine()

@@ -1,0 +1,123 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from Dermal.inference import imaging
+
+
+def encoded(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def lesion(lesion_jpeg):
+    return Image.open(io.BytesIO(lesion_jpeg)).convert("RGB")
+
+
+def test_bilinear_resize_matches_tensorflow_on_a_real_photo(lesion):
+    tf = pytest.importorskip("tensorflow")
+    pixels = np.asarray(lesion)
+    ours = imaging.resize_bilinear(pixels, 254, 254)
+    theirs = tf.image.resize(pixels, (254, 254), method="bilinear", antialias=False).numpy()
+    assert np.abs(ours - theirs).max() < 0.01  # float32 rounding: a 1/25 of a grey level
+
+
+@pytest.mark.parametrize("shape,out", [((7, 5, 3), (13, 3)), ((300, 200, 3), (254, 254)), ((1, 1, 3), (4, 4))])
+def test_bilinear_resize_matches_tensorflow_up_and_down(shape, out):
+    tf = pytest.importorskip("tensorflow")
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    theirs = tf.image.resize(pixels, out, method="bilinear", antialias=False).numpy()
+    assert np.abs(imaging.resize_bilinear(pixels, *out) - theirs).max() < 0.01
+
+
+def test_model_input_is_a_float_batch_of_0_to_255(lesion):
+    batch = imaging.model_input(lesion, 254, 254)
+    assert batch.shape == (1, 254, 254, 3) and batch.dtype == np.float32
+    assert 0 <= batch.min() and batch.max() <= 255
+
+
+def test_jpeg_is_decoded_exactly_as_tensorflow_decodes_it(eval_items):
+    tf = pytest.importorskip("tensorflow")
+    for item in eval_items[::8]:
+        data = item.read()
+        photo = imaging.open_photo(data, 254).image  # 600x450: the model's training size, never reduced
+        assert np.array_equal(np.asarray(photo), tf.io.decode_jpeg(data, channels=3).numpy()), item.path.name
+
+
+def test_large_jpeg_is_decoded_dct_scaled_not_whole(lesion):
+    big = encoded(lesion.resize((4800, 3600)), "JPEG", quality=90)
+    photo = imaging.open_photo(big, 254)
+    # DCT scaling offers 1/2, 1/4, 1/8: 1/4 is the smallest keeping the short side >= 2 x 254
+    assert photo.image.mode == "RGB" and photo.image.size == (1200, 900) and photo.original_size == (4800, 3600)
+
+
+def test_large_png_is_box_reduced_keeping_twice_the_input(lesion):
+    photo = imaging.open_photo(encoded(lesion.resize((3000, 2250)), "PNG"), 254).image
+    assert min(photo.size) >= 508 and photo.size[0] < 3000
+
+
+@pytest.mark.parametrize("mode,fmt", [
+    ("CMYK", "TIFF"), ("CMYK", "JPEG"), ("L", "JPEG"), ("L", "PNG"), ("I;16", "PNG"), ("RGBA", "PNG"),
+    ("P", "PNG"), ("LA", "PNG"), ("I", "TIFF"), ("F", "TIFF"), ("RGB", "WEBP"), ("RGB", "BMP"),
+])
+def test_every_common_mode_becomes_rgb(lesion, mode, fmt):
+    image = lesion.convert("L").convert(mode) if mode in ("I;16", "I", "F") else lesion.convert(mode)
+    photo = imaging.open_photo(encoded(image, fmt), 254).image
+    assert photo.mode == "RGB" and photo.size == lesion.size
+
+
+def test_sixteen_bit_grey_is_rescaled_not_clipped(lesion):
+    grey = np.asarray(lesion.convert("L"), dtype=np.uint16) * 257  # full 16-bit range
+    photo = imaging.open_photo(encoded(Image.fromarray(grey), "PNG"), 254).image
+    assert abs(np.asarray(photo)[..., 0].astype(int) - np.asarray(lesion.convert("L"))).max() <= 1
+
+
+def test_transparency_is_flattened_onto_white(lesion):
+    clear = lesion.convert("RGBA")
+    clear.putalpha(0)
+    assert np.asarray(imaging.open_photo(encoded(clear, "PNG"), 254).image).min() == 255
+
+
+def test_exif_orientation_is_applied(lesion):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90 degrees clockwise to show upright
+    photo = imaging.open_photo(encoded(lesion, "JPEG", exif=exif.tobytes()), 254)
+    assert photo.image.size == photo.original_size == (lesion.height, lesion.width)
+    assert np.asarray(photo.image)[0, -1].tolist() == pytest.approx(np.asarray(lesion)[0, 0].tolist(), abs=12)
+
+
+@pytest.mark.parametrize("data,error,status", [
+    (b"", imaging.ImageError, 400),
+    (b"just some text, not a photo", imaging.UnsupportedImage, 415),
+])
+def test_non_images_are_refused_with_their_status(data, error, status):
+    with pytest.raises(error) as caught:
+        imaging.open_photo(data, 254)
+    assert caught.value.status == status
+
+
+def test_gif_is_an_unsupported_format(lesion):
+    with pytest.raises(imaging.UnsupportedImage, match="GIF"):
+        imaging.open_photo(encoded(lesion, "GIF"), 254)
+
+
+def test_truncated_jpeg_is_a_clear_400(lesion_jpeg):
+    with pytest.raises(imaging.ImageError, match="damaged or truncated") as caught:
+        imaging.open_photo(lesion_jpeg[: len(lesion_jpeg) // 2], 254)
+    assert caught.value.status == 400
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    bomb = encoded(Image.new("L", (20000, 20000)), "PNG")  # ~20 KB declaring 400 megapixels
+    with pytest.raises(imaging.ImageTooLarge, match="megapixels") as caught:
+        imaging.open_photo(bomb, 254)
+    assert caught.value.status == 413
+
+
+def test_display_copy_fits_the_longest_side(lesion):
+    shown = imaging.display_copy(lesion, 320)
+    assert max(shown.size) == 320 and lesion.size == (600, 450)

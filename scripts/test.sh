@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs every test: the suite on SQLite, the web suite again on a real PostgreSQL,
+# a real headless Chromium (Debian's), and the pre-deploy memory proof (a failing budget fails the run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if [ ! -x /usr/bin/chromium ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+database_url=$(scripts/postgres.sh)
+scripts/setup.sh requirements-dev.txt
+mkdir -p artifacts
+echo "== full suite on SQLite"
+.venv/bin/python -m pytest -q -p no:cacheprovider
+echo "== web suite on PostgreSQL"
+DATABASE_URL=$database_url .venv/bin/python -m pytest -q -p no:cacheprovider Dermal/tests/web
+echo "== pre-deploy proof"
+.venv/bin/python test_before_deploy.py --json artifacts/before_deploy.json

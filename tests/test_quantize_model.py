@@ -1,0 +1,118 @@
+"""quantize_model.py on small generic Keras classifiers built here, of the usual transfer-learning shapes."""
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow", reason="quantize_model.py needs requirements-offline.txt")
+import keras  # noqa: E402
+
+import quantize_model  # noqa: E402
+from Dermal.inference.bundle import check_bundle  # noqa: E402
+from Dermal.inference.datasets import EVAL_DIR  # noqa: E402
+from Dermal.inference.engines import LiteRTEngine  # noqa: E402
+from Dermal.inference.offline_keras import SplitModel, UnsupportedModel  # noqa: E402
+
+CODES = "akiec,bcc,bkl,df,mel,nv,vasc"
+L = keras.layers
+
+
+def small_cnn(pooling=None, name="base"):
+    inputs = keras.Input((48, 48, 3))
+    x = L.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = L.BatchNormalization()(x)
+    x = L.Conv2D(16, 3, strides=2, activation="relu")(x)
+    if pooling:
+        x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def randomise_batch_norms(model):
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([rng.normal(1, .2, gamma.shape), rng.normal(0, .2, beta.shape),
+                               rng.normal(0, .2, mean.shape), rng.uniform(.5, 2, var.shape)])
+    return model
+
+
+def with_metadata_and_top_level_pooling():
+    image, meta = keras.Input((48, 48, 3)), keras.Input((10,))
+    x = L.GlobalAveragePooling2D()(small_cnn()(L.Rescaling(1 / 255)(image)))
+    x = L.BatchNormalization()(L.Dense(12, activation="relu")(L.Dropout(.3)(x)))
+    m = L.BatchNormalization()(L.Dense(6, activation="tanh")(meta))
+    x = L.Dense(7)(L.Concatenate()([x, m]))
+    return randomise_batch_norms(keras.Model([image, meta], L.Activation("softmax")(x)))
+
+
+def sequential_with_pooling_backbone():
+    return keras.Sequential([keras.Input((48, 48, 3)), small_cnn(pooling=True), L.Dense(16, activation="relu"),
+                             L.Dense(7, activation="softmax")])
+
+
+@pytest.fixture(params=[with_metadata_and_top_level_pooling, sequential_with_pooling_backbone])
+def saved_model(request, tmp_path):
+    path = tmp_path / "model.keras"
+    request.param().save(path)
+    return path
+
+
+@pytest.fixture
+def eval_dir(eval_items):
+    return EVAL_DIR
+
+
+@pytest.fixture
+def props():
+    """sklesion's metadata encoding, which the generic metadata model shares (10 values)."""
+    return ["--props", str(quantize_model.sklesion_model_path().parent / "model_props.pkl")]
+
+
+def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_dir, props):
+    out = tmp_path / "bundle"
+    assert quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--malignant", "mel",
+                                "--precision", "fp32", "--out", str(out), "--images", str(eval_dir)]) == 0
+    manifest, precision, backbone = check_bundle(out)
+    validation = manifest["backbones"]["fp32"]["validation"]
+    assert validation["top1_agreement"] == 1.0 and validation["max_probability_difference"] < 1e-5
+    assert manifest["input"]["height"] == 48 and [c["malignant"] for c in manifest["classes"]].count(True) == 1
+
+    split = SplitModel(keras.models.load_model(saved_model))
+    engine = LiteRTEngine(out, manifest, precision, backbone, threads=1)
+    image = np.random.default_rng(0).uniform(0, 255, (1, 48, 48, 3)).astype(np.float32)
+    meta = np.random.default_rng(1).random((1, 10)).astype(np.float32) if split.meta_name else None
+    probs, cam = engine.analyse(image, meta, gradcam=True)
+    ref_probs, ref_cam = split.analyse(image, meta)
+    assert np.abs(probs - ref_probs).max() < 1e-5 and np.abs(cam - ref_cam).max() < 1e-4
+
+
+def test_bundle_under_the_agreement_bar_is_refused(saved_model, tmp_path, eval_dir, monkeypatch, props):
+    monkeypatch.setattr(quantize_model, "MIN_AGREEMENT", 1.01)  # no bundle can reach it
+    out = tmp_path / "bundle"
+    with pytest.raises(SystemExit, match="--force"):
+        quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--precision", "fp32",
+                             "--out", str(out), "--images", str(eval_dir)])
+    assert not (out / "manifest.json").exists() and not (out / "backbone_fp32.tflite").exists()
+
+
+def test_force_writes_it_anyway(saved_model, tmp_path, eval_dir, monkeypatch, props):
+    monkeypatch.setattr(quantize_model, "MIN_AGREEMENT", 1.01)
+    out = tmp_path / "bundle"
+    assert quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--precision", "fp32",
+                                "--out", str(out), "--images", str(eval_dir), "--force"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["default_precision"] == "fp32"
+
+
+def test_model_without_global_pooling_is_refused_clearly():
+    inputs = keras.Input((48, 48, 3))
+    model = keras.Model(inputs, L.Dense(7, activation="softmax")(L.Flatten()(small_cnn()(inputs))))
+    with pytest.raises(UnsupportedModel, match="GlobalAveragePooling2D"):
+        SplitModel(model)
+
+
+def test_sklesion_bundle_records_what_it_was_built_from(fp32_bundle):
+    manifest = json.loads((fp32_bundle / "manifest.json").read_text())
+    assert manifest["source"]["package"] == "sklesion" and manifest["metadata"]["layout"][0] == "sex"
+    assert manifest["versions"]["tensorflow-cpu"] and manifest["feature_map"] == [8, 8, 2048]
+    assert manifest["backbones"]["fp32"]["validation"]["top1_agreement"] == 1.0
