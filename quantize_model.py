@@ -140,7 +140,7 @@ def validation_set(args, manifest):
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     samples = []
     for item in load_labelled(images, args.labels):
-        photo = imaging.open_photo(item.read(), min(height, width)).image
+        photo = imaging.open_photo(item.read(), min(height, width)).pixels
         meta = encode_metadata(manifest, item.age, item.sex, item.site)
         samples.append((imaging.model_input(photo, height, width), meta, item.dx))
     return samples

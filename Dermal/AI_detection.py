@@ -83,10 +83,10 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     manifest = engine.manifest
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     meta = encode_metadata(manifest, age, sex, site)
-    photo, image_size = imaging.open_photo(image_bytes, min(height, width))
-    batch = imaging.model_input(photo, height, width)
-    shown = imaging.display_copy(photo, DISPLAY_MAX_SIDE)
-    del photo
+    pixels, image_size = imaging.open_photo(image_bytes, min(height, width))
+    batch = imaging.model_input(pixels, height, width)
+    shown = imaging.display_copy(pixels, DISPLAY_MAX_SIDE)
+    del pixels
     clock.lap("preprocess")
     probs, cam = engine.analyse(batch, meta, gradcam)
     del batch

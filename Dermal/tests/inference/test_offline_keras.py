@@ -23,7 +23,7 @@ def fp32_engine(fp32_bundle):
 
 
 def pillow_input(item):
-    return imaging.model_input(imaging.open_photo(item.read(), SIZE[0]).image, *SIZE)
+    return imaging.model_input(imaging.open_photo(item.read(), SIZE[0]).pixels, *SIZE)
 
 
 def meta_of(engine, item):
