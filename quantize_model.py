@@ -23,12 +23,14 @@ import numpy as np
 
 from Dermal.inference import imaging
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, HEAD_LAYERS, HEAD_WEIGHTS, MANIFEST, encode_metadata, sha256_of
-from Dermal.inference.datasets import EVAL_DIR, load_labelled
+from Dermal.inference.datasets import EVAL_DIR, HELDOUT_DIR, load_labelled
 from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import accuracy, agreement, balanced_accuracy
+from Dermal.inference.triage import threshold_for_sensitivity
 
 PRECISIONS = ("int8", "fp16", "fp32")  # also the order of preference: least serving memory first
 MIN_AGREEMENT = 0.98
+REFERRAL_SENSITIVITY = 0.9  # of malignant lesions, on held-out photos
 AGE_LIMIT = 120
 SKLESION = "sklesion"
 
@@ -44,6 +46,8 @@ def parse_args(argv):
                         "and metadata encoding (default: beside --source)")
     parser.add_argument("--classes", help="comma-separated class codes, when no cl_info.pkl sits beside --source")
     parser.add_argument("--malignant", default="", help="comma-separated malignant class codes (with --classes)")
+    parser.add_argument("--heldout", type=Path, default=HELDOUT_DIR,
+                        help="held-out labelled images for the referral threshold (default ../shared/derm_heldout)")
     parser.add_argument("--force", action="store_true", help="write a bundle even under 98%% top-1 agreement")
     return parser.parse_args(argv)
 
@@ -131,15 +135,14 @@ def write_head(out, split, manifest):
     manifest["head"] = {"layers": file_entry(out / HEAD_LAYERS), "weights": file_entry(out / HEAD_WEIGHTS)}
 
 
-def validation_set(args, manifest):
+def labelled_samples(manifest, images, labels=None, purpose="validation"):
     """[(model input batch, metadata, label)] through the serving preprocessing, or [] without images."""
-    images = args.images or EVAL_DIR
     if not (images / "images").is_dir():
-        print(f"warning: no labelled images at {images}: the bundle is written unvalidated", file=sys.stderr)
+        print(f"warning: no labelled images at {images}: no {purpose}", file=sys.stderr)
         return []
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     samples = []
-    for item in load_labelled(images, args.labels):
+    for item in load_labelled(images, labels):
         photo = imaging.open_photo(item.read(), min(height, width)).pixels
         meta = encode_metadata(manifest, item.age, item.sex, item.site)
         samples.append((imaging.model_input(photo, height, width), meta, item.dx))
@@ -166,6 +169,18 @@ def validate(engine, samples, keras_probs, codes):
     return figures
 
 
+def referral_thresholds(engine, samples, classes):
+    """Malignant-probability thresholds keeping REFERRAL_SENSITIVITY on held-out photos, single and flip-averaged."""
+    malignant = [i for i, c in enumerate(classes) if c["malignant"]]
+    positive = [label in {classes[i]["code"] for i in malignant} for _, _, label in samples]
+    triage = {}
+    for mode, flips in (("single", False), ("flip_average", True)):
+        scores = [engine.analyse(batch, meta, False, flips)[0][malignant].sum() for batch, meta, _ in samples]
+        triage[mode] = {**threshold_for_sensitivity(scores, positive, REFERRAL_SENSITIVITY),
+                        "target_sensitivity": REFERRAL_SENSITIVITY, "images": "derm_heldout (ISIC, not HAM10000)"}
+    return triage
+
+
 def build_backbone(out, split, precision, manifest):
     from Dermal.inference.offline_keras import convert_backbone
 
@@ -188,6 +203,11 @@ def print_table(manifest):
                      fmt("keras_balanced_accuracy"), fmt("bundle_balanced_accuracy")))
     for row in rows:
         print("  ".join(f"{cell:>10}" for cell in row))
+    for precision, entry in manifest["backbones"].items():
+        for mode, t in (entry.get("triage") or {}).items():
+            print(f"referral ({precision}, {mode}): malignant probability >= {t['threshold']:.3f} flags "
+                  f"{t['sensitivity']:.0%} of {t['positives']} held-out malignant lesions, "
+                  f"specificity {t['specificity']:.0%} of {t['negatives']}")
 
 
 def main(argv=None):
@@ -203,20 +223,24 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     manifest = base_manifest(args, split, source, props)
     write_head(args.out, split, manifest)
-    samples = validation_set(args, manifest)
+    samples = labelled_samples(manifest, args.images or EVAL_DIR, args.labels)
+    has_malignant = any(c["malignant"] for c in manifest["classes"])
+    heldout = labelled_samples(manifest, args.heldout, purpose="referral threshold") if has_malignant else []
     keras_probs = keras_probabilities(split, samples) if samples else None
     codes = [c["code"] for c in manifest["classes"]]
     refused = []
     for precision in args.precision:
         entry = build_backbone(args.out, split, precision, manifest)
+        engine = LiteRTEngine(args.out, manifest, precision, args.out / entry["file"], threads=2)
         if samples:
-            engine = LiteRTEngine(args.out, manifest, precision, args.out / entry["file"], threads=2)
             entry["validation"] = validate(engine, samples, keras_probs, codes)
             if entry["validation"]["top1_agreement"] < MIN_AGREEMENT and not args.force:
                 (args.out / entry["file"]).unlink()
                 refused.append(f"{precision}: top-1 agreement {entry['validation']['top1_agreement']:.3f} "
                                f"< {MIN_AGREEMENT} with the Keras original (use --force to write it anyway)")
                 continue
+        if heldout:
+            entry["triage"] = referral_thresholds(engine, heldout, manifest["classes"])
         manifest["backbones"][precision] = entry
     if not manifest["backbones"]:
         sys.exit("no bundle written:\n  " + "\n  ".join(refused))

@@ -12,17 +12,28 @@ from .inference import imaging, overlay
 from .inference.bundle import BundleError, MetadataError, class_infos, encode_metadata
 from .inference.engines import engine_loaded, get_engine
 from .inference.imaging import ImageError
+from .inference.quality import photo_warnings
+from .inference.triage import needs_referral
 
-__all__ = ["predict_skin_simple", "model_loaded", "gradcam_enabled", "PredictionResult",
+__all__ = ["predict_skin_simple", "model_loaded", "gradcam_enabled", "flip_average_enabled", "PredictionResult",
            "ImageError", "MetadataError", "BundleError"]
 
 DISPLAY_MAX_SIDE = int(os.environ.get("DERMAI_DISPLAY_MAX_SIDE", 640))
 _TRUE = {"1", "true", "yes", "on"}
 
 
+def _env_flag(name, default):
+    return os.environ.get(name, default).strip().lower() in _TRUE
+
+
 def gradcam_enabled():
     """ENABLE_GRADCAM (default on): the switch for the heatmap when a caller does not choose."""
-    return os.environ.get("ENABLE_GRADCAM", "true").strip().lower() in _TRUE
+    return _env_flag("ENABLE_GRADCAM", "true")
+
+
+def flip_average_enabled():
+    """DERMAI_FLIP_AVERAGE (default off): average the photo with its mirror images, at 4x the backbone cost."""
+    return _env_flag("DERMAI_FLIP_AVERAGE", "false")
 
 
 def model_loaded():
@@ -41,7 +52,12 @@ class PredictionResult:
     malignant_probability: float  # the summed probability of the malignant classes
     engine: str
     precision: str
+    bundle_version: str            # what answered: source model, bundle date, precision, backbone hash
     gradcam: bool
+    flip_average: bool
+    referral: bool | None          # malignant probability at or above the held-out referral threshold
+    triage: dict | None            # that threshold with its held-out sensitivity and specificity
+    warnings: list                 # QualityWarning(code, message): blur, exposure, size
     overlay_png: bytes | None     # the Grad-CAM overlay, when Grad-CAM ran
     photo_jpeg: bytes             # the upright photo at display size, for showing beside the overlay
     image_size: tuple             # (width, height) as decoded and turned upright
@@ -50,6 +66,9 @@ class PredictionResult:
     def ranked(self):
         """(code, probability) pairs, most probable first."""
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
+
+    def top_three(self):
+        return self.ranked()[:3]
 
     def summary(self):
         """Everything but the image bytes, JSON-ready."""
@@ -74,9 +93,10 @@ class _Stopwatch:
         return self.timings
 
 
-def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None):
+def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None, flip_average=None):
     """Analyse one photo. Raises ImageError (bad upload), MetadataError (bad field) or BundleError."""
     gradcam = gradcam_enabled() if gradcam is None else bool(gradcam)
+    flip_average = flip_average_enabled() if flip_average is None else bool(flip_average)
     clock = _Stopwatch()
     engine = get_engine()
     clock.lap("load")
@@ -87,23 +107,27 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     batch = imaging.model_input(pixels, height, width)
     shown = imaging.display_copy(pixels, DISPLAY_MAX_SIDE)
     del pixels
+    warnings = photo_warnings(batch, image_size)
     clock.lap("preprocess")
-    probs, cam = engine.analyse(batch, meta, gradcam)
+    probs, cam = engine.analyse(batch, meta, gradcam, flip_average)
     del batch
     clock.lap("inference")
     overlay_png = overlay.overlay_png(shown, cam) if cam is not None else None
     photo_jpeg = overlay.photo_jpeg(shown)
     clock.lap("render")
-    result = _result(manifest, engine, probs, gradcam and cam is not None, overlay_png, photo_jpeg, image_size)
+    result = _result(manifest, engine, probs, gradcam=cam is not None, flip_average=flip_average,
+                     warnings=warnings, overlay_png=overlay_png, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
     gc.collect()
     result.timings = clock.total()
     return result
 
 
-def _result(manifest, engine, probs, gradcam, overlay_png, photo_jpeg, image_size):
+def _result(manifest, engine, probs, *, flip_average, **rest):
     classes = class_infos(manifest)
     top = max(range(len(classes)), key=lambda i: probs[i])
+    malignant = float(sum(p for c, p in zip(classes, probs) if c.malignant))
+    triage = triage_for(manifest, engine.precision, flip_average)
     return PredictionResult(
         probabilities={c.code: float(p) for c, p in zip(classes, probs)},
         top_class=classes[top].code,
@@ -111,11 +135,25 @@ def _result(manifest, engine, probs, gradcam, overlay_png, photo_jpeg, image_siz
         top_probability=float(probs[top]),
         top_malignant=classes[top].malignant,
         top_description=classes[top].description,
-        malignant_probability=float(sum(p for c, p in zip(classes, probs) if c.malignant)),
+        malignant_probability=malignant,
         engine=engine.name,
         precision=engine.precision,
-        gradcam=gradcam,
-        overlay_png=overlay_png,
-        photo_jpeg=photo_jpeg,
-        image_size=image_size,
+        bundle_version=bundle_version(manifest, engine.precision),
+        flip_average=flip_average,
+        referral=needs_referral(malignant, triage) if triage else None,
+        triage=triage,
+        **rest,
     )
+
+
+def bundle_version(manifest, precision):
+    source = manifest["source"]
+    backbone = manifest["backbones"].get(precision, {}).get("sha256", "original Keras model")[:12]
+    name = " ".join(filter(None, (source.get("package"), source.get("version")))) or source["file"]
+    return f"{name}, bundle {manifest['created'][:10]}, {precision} {backbone}"
+
+
+def triage_for(manifest, precision, flip_average):
+    """The referral threshold the bundle measured for this precision and mode (None if it has none)."""
+    triage = manifest["backbones"].get(precision, {}).get("triage") or {}
+    return triage.get("flip_average" if flip_average else "single")

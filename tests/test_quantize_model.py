@@ -64,9 +64,10 @@ def eval_dir(eval_items):
 
 
 @pytest.fixture
-def props():
-    """sklesion's metadata encoding, which the generic metadata model shares (10 values)."""
-    return ["--props", str(quantize_model.sklesion_model_path().parent / "model_props.pkl")]
+def props(tmp_path):
+    """sklesion's metadata encoding, which the generic metadata model shares (10 values); no held-out set."""
+    return ["--props", str(quantize_model.sklesion_model_path().parent / "model_props.pkl"),
+            "--heldout", str(tmp_path / "none")]
 
 
 def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_dir, props):

@@ -1,6 +1,8 @@
 """Inference engines behind one interface, and the lazy, thread-safe loader that picks one.
 
-An engine's `analyse(image, meta, gradcam)` returns (probabilities (n_classes,), Grad-CAM map or None).
+An engine's `analyse(image, meta, gradcam, flip_average=False)` returns (probabilities (n_classes,), Grad-CAM
+map or None). Flip averaging runs the photo and its three mirror images and averages the probabilities
+(held out: melanoma-vs-nevus AUC 0.75 -> 0.80 at four times the backbone cost); the map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
   Grad-CAM in NumPy. ~120 MB; never imports TensorFlow.
 - KerasEngine (DERMAL_ENGINE=keras): the original .keras model with TensorFlow and tf.GradientTape, for
@@ -17,6 +19,7 @@ from .bundle import BundleError, bundle_dir, check_bundle, load_head_description
 from .head import NumpyHead, gradcam as numpy_gradcam
 
 ENGINES = ("litert", "keras")
+MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
 
 
 def thread_count():
@@ -54,9 +57,15 @@ class LiteRTEngine:
             self.interpreter.invoke()
             return self.interpreter.get_tensor(self._output)[0].copy()
 
-    def analyse(self, image, meta, gradcam):
+    def probabilities(self, fmap, meta):
+        return self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
+
+    def analyse(self, image, meta, gradcam, flip_average=False):
         fmap = self.feature_map(image)
-        probs, _, trace = self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
+        probs, _, trace = self.probabilities(fmap, meta)
+        if flip_average:
+            mirrored = [self.probabilities(self.feature_map(mirror(image)), meta)[0] for mirror in MIRRORS]
+            probs = np.mean([probs, *mirrored], axis=0)
         cam = None
         if gradcam:
             cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))
@@ -75,9 +84,12 @@ class KerasEngine:
         self.split = SplitModel(load_keras_model(keras_source_path(manifest)))
         self._lock = threading.Lock()
 
-    def analyse(self, image, meta, gradcam):
+    def analyse(self, image, meta, gradcam, flip_average=False):
         with self._lock:
             probs, cam = self.split.analyse(image, meta)
+            if flip_average:
+                probs = np.mean([probs, *(self.split.analyse(m(image), meta)[0] for m in MIRRORS)], axis=0)
+                cam = self.split.analyse(image, meta, int(probs.argmax()))[1] if gradcam else None
         return probs, cam if gradcam else None
 
 

@@ -95,3 +95,44 @@ def test_keras_engine_gives_the_same_result_object(lesion_jpeg, monkeypatch):
     keras = predict_skin_simple(lesion_jpeg, gradcam=True)
     assert keras.engine == "keras" and keras.top_class == litert.top_class
     assert keras.overlay_png and abs(keras.top_probability - litert.top_probability) < 0.25
+
+
+def test_flip_average_is_the_mean_over_the_photo_and_its_mirrors(lesion_jpeg):
+    import numpy as np
+
+    from Dermal.inference import imaging
+    from Dermal.inference.engines import get_engine
+
+    averaged = predict_skin_simple(lesion_jpeg, gradcam=True, flip_average=True)
+    engine = get_engine()
+    batch = imaging.model_input(imaging.open_photo(lesion_jpeg, 254).pixels, 254, 254)
+    views = [batch, batch[:, :, ::-1], batch[:, ::-1], batch[:, ::-1, ::-1]]
+    expected = np.mean([engine.analyse(v, engine_meta(engine), False)[0] for v in views], axis=0)
+    assert averaged.flip_average and averaged.overlay_png
+    assert np.allclose(list(averaged.probabilities.values()), expected, atol=1e-9)
+
+
+def engine_meta(engine):
+    from Dermal.inference.bundle import encode_metadata
+
+    return encode_metadata(engine.manifest)
+
+
+@pytest.mark.parametrize("flip_average,mode", [(False, "single"), (True, "flip_average")])
+def test_referral_follows_the_bundles_held_out_threshold(eval_items, flip_average, mode):
+    melanoma = next(i for i in eval_items if i.dx == "mel")
+    result = predict_skin_simple(melanoma.read(), gradcam=False, flip_average=flip_average)
+    from Dermal.inference.engines import get_engine
+
+    triage = get_engine().manifest["backbones"]["int8"]["triage"][mode]
+    assert result.triage == triage and triage["sensitivity"] >= 0.9
+    assert result.referral == (result.malignant_probability >= triage["threshold"])
+
+
+def test_quality_warnings_reach_the_result(lesion_jpeg):
+    dark = Image.open(io.BytesIO(lesion_jpeg)).point(lambda v: v // 5)
+    buffer = io.BytesIO()
+    dark.save(buffer, "JPEG")
+    result = predict_skin_simple(buffer.getvalue(), gradcam=False)
+    assert [w.code for w in result.warnings] == ["too_dark"]
+    assert result.summary()["warnings"][0]["code"] == "too_dark"

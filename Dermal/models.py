@@ -1,0 +1,32 @@
+from django.db import models
+
+
+class Analysis(models.Model):
+    """One analysis as it was served. The photo itself is never stored, only its SHA-256."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    image_sha256 = models.CharField("SHA-256 of the upload", max_length=64, db_index=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True)
+    sex = models.CharField(max_length=16, blank=True)
+    site = models.CharField("body site", max_length=32, blank=True)
+    probabilities = models.JSONField(help_text="class code -> probability")
+    top_class = models.CharField(max_length=16)
+    top_probability = models.FloatField()
+    malignant_probability = models.FloatField()
+    engine = models.CharField(max_length=16)
+    precision = models.CharField(max_length=16)
+    gradcam = models.BooleanField("Grad-CAM")
+    latency_ms = models.PositiveIntegerField("latency (ms)")
+    # What the answer said about itself (None: recorded before these were kept, or not given by the engine).
+    out_of_scope = models.BooleanField("out of scope", null=True, help_text="not a close-up of a skin lesion")
+    scope_score = models.FloatField(null=True, blank=True)
+    referral = models.BooleanField(null=True, help_text="malignant probability at or above the referral threshold")
+    warnings = models.JSONField(default=list, blank=True, help_text="photo-quality warning codes")
+    flip_average = models.BooleanField("flip averaging", default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "analyses"
+
+    def __str__(self):
+        return f"{self.top_class} {self.top_probability:.0%} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,151 @@
+"""Read-only questions the views ask: the history, the serving bundle's state, the process's health."""
+import os
+import threading
+
+from django.db import DatabaseError, connection
+
+from .AI_detection import gradcam_enabled, model_loaded
+from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos, read_manifest
+from .inference.engines import engine_name
+from .inference.memory import budget_mb, process_memory
+from .models import Analysis
+from .services import history_write_failures
+
+_bundle_check = {"key": None, "checked": None}
+_bundle_lock = threading.Lock()
+
+
+def recent_analyses(limit=50):
+    return Analysis.objects.all()[:limit]
+
+
+def serving_manifest():
+    return read_manifest(bundle_dir())
+
+
+def metadata_values(manifest, field):
+    return manifest["metadata"][field]["values"]
+
+
+def age_limit(manifest):
+    return manifest["metadata"]["age"]["limit"]
+
+
+def class_rows(manifest, probabilities):
+    """One row per class, most probable first, for the result page and the API."""
+    rows = [{"code": info.code, "name": info.name, "malignant": info.malignant,
+             "probability": probabilities[info.code]} for info in class_infos(manifest)]
+    return sorted(rows, key=lambda row: row["probability"], reverse=True)
+
+
+def _bundle_fingerprint(directory):
+    """What changes when any bundle file is replaced, truncated or has its permissions changed."""
+    try:
+        entries = sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_ctime_ns, entry.stat().st_size)
+                         for entry in os.scandir(directory))
+    except OSError:
+        return None
+    return str(directory), os.environ.get("DERMAL_PRECISION"), tuple(entries)
+
+
+def serving_bundle():
+    """check_bundle()'s (manifest, precision, backbone path), hashing the ~21 MB again only after a change."""
+    directory = bundle_dir()
+    key = _bundle_fingerprint(directory)
+    with _bundle_lock:
+        if key is not None and _bundle_check["key"] == key:
+            return _bundle_check["checked"]
+        checked = check_bundle(directory)
+        _bundle_check.update(key=key, checked=checked)
+        return checked
+
+
+def _database_answers():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone() == (1,)
+
+
+def health_problems():
+    """Why this process cannot serve analyses ([] when it can). Never loads the model."""
+    problems = []
+    try:
+        serving_bundle()
+        engine_name()
+    except BundleError as exc:
+        problems.append(f"serving bundle: {exc}")
+    try:
+        if not _database_answers():
+            problems.append("database: SELECT 1 gave a wrong answer")
+    except DatabaseError as exc:
+        problems.append(f"database: {exc}".strip())
+    return problems
+
+
+def memory_report():
+    """This process's memory against its budget, and what is loaded. Never loads the model."""
+    memory = process_memory()
+    budget = budget_mb()
+    report = {
+        "status": "ok",
+        "memory": memory,
+        "peak_rss_mb": memory["peak_rss_mb"],
+        "budget_mb": budget,
+        "headroom_mb": round(budget - memory["rss_mb"], 1),
+        "peak_headroom_mb": round(budget - memory["peak_rss_mb"], 1),
+        "model_loaded": model_loaded(),
+        "gradcam_enabled": gradcam_enabled(),
+        "engine": None,
+        "precision": None,
+        "history_write_failures": history_write_failures.value,
+    }
+    try:
+        report["precision"] = serving_bundle()[1]
+        report["engine"] = engine_name()
+    except BundleError as exc:
+        report.update(status="error", error=str(exc))
+    return report
+
+
+# --- The history as a table: the /history/ page and its CSV export show the same columns ----------------------
+
+def _yes_no(value):
+    return {True: "yes", False: "no"}.get(value, "")
+
+
+def _percent(value):
+    return f"{100 * value:.1f}%"
+
+
+HISTORY_COLUMNS = (
+    ("Time (UTC)", lambda row: f"{row.created_at:%Y-%m-%d %H:%M:%S}"),
+    ("Top class", lambda row: row.top_class),
+    ("Probability", lambda row: _percent(row.top_probability)),
+    ("Malignant", lambda row: _percent(row.malignant_probability)),
+    ("Referral", lambda row: _yes_no(row.referral)),
+    ("Out of scope", lambda row: _yes_no(row.out_of_scope)),
+    ("Warnings", lambda row: " ".join(row.warnings)),
+    ("Age", lambda row: "" if row.age is None else str(row.age)),
+    ("Sex", lambda row: row.sex),
+    ("Site", lambda row: row.site),
+    ("Engine", lambda row: f"{row.engine} {row.precision}"),
+    ("Flip averaging", lambda row: "on" if row.flip_average else "off"),
+    ("Grad-CAM", lambda row: "on" if row.gradcam else "off"),
+    ("Latency", lambda row: f"{row.latency_ms} ms"),
+    ("Photo SHA-256", lambda row: row.image_sha256),
+)
+
+
+def history_header():
+    return [title for title, _ in HISTORY_COLUMNS]
+
+
+def history_rows(analyses):
+    """Each analysis as the table's cells (text), lazily: the CSV export streams the whole history."""
+    for analysis in analyses:
+        yield [cell(analysis) for _, cell in HISTORY_COLUMNS]
+
+
+def all_analyses():
+    """The whole history, newest first, fetched in chunks rather than all at once."""
+    return Analysis.objects.all().iterator(chunk_size=500)

@@ -1,0 +1,84 @@
+"""Helpers for the web tests: submit an upload through the page or the API and read back the outcome."""
+import io
+import re
+from dataclasses import dataclass
+from html import unescape
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image, ImageEnhance, ImageFilter
+
+
+@dataclass
+class Outcome:
+    status: int
+    error: str | None      # the reason given, for a refusal
+    top_class: str | None  # the diagnosis, for an analysis
+    response: object
+
+
+def encoded(image, fmt, **params):
+    """`image` saved in `fmt` (a Pillow format name), as bytes."""
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def lesion_image(lesion_jpeg):
+    """The real lesion photo, decoded (RGB)."""
+    with Image.open(io.BytesIO(lesion_jpeg)) as image:
+        return image.convert("RGB")
+
+
+def _form_data(image, filename, fields):
+    data = {key: value for key, value in fields.items() if value is not None}
+    if image is not None:
+        data["image"] = SimpleUploadedFile(filename, image)
+    return data
+
+
+def submit_to_api(client, image=None, filename="lesion.jpg", **fields):
+    response = client.post(reverse("api_predict"), _form_data(image, filename, fields))
+    body = response.json() if response["Content-Type"] == "application/json" else {}
+    return Outcome(response.status_code, body.get("error"), body.get("top_class"), response)
+
+
+def submit_to_page(client, image=None, filename="lesion.jpg", **fields):
+    # The page's checkboxes (Grad-CAM, flip averaging) send "on" when ticked and nothing otherwise.
+    for box in ("gradcam", "flip_average"):
+        if box in fields:
+            fields[box] = "on" if fields[box] in (True, "true") else None
+    response = client.post(reverse("upload"), _form_data(image, filename, fields))
+    html = response.content.decode()
+    error = re.search(r'id="error"[^>]*>(.*?)</p>', html, re.S)
+    diagnosis = re.search(r'id="diagnosis"[^>]*data-code="(\w+)"', html)
+    return Outcome(response.status_code, error and unescape(error.group(1)), diagnosis and diagnosis.group(1), response)
+
+
+@pytest.fixture(params=["page", "api"])
+def submit(request, client, db):
+    """Submit an upload through the upload page or the JSON API (each test runs with both)."""
+    post = submit_to_page if request.param == "page" else submit_to_api
+    return lambda *args, **kwargs: post(client, *args, **kwargs)
+
+
+def first_of(items, dx):
+    """The first labelled image of diagnosis `dx`."""
+    return next(item for item in items if item.dx == dx)
+
+
+# Real photos made worse the way phone photos are: out of focus, in dim light, washed out.
+SPOILERS = {
+    "blurry": lambda image: image.filter(ImageFilter.GaussianBlur(3)),
+    "too_dark": lambda image: ImageEnhance.Brightness(image).enhance(0.3),
+    "too_bright": lambda image: ImageEnhance.Brightness(image).enhance(2.0),
+    "too_small": lambda image: image.resize((image.width // 4, image.height // 4), Image.LANCZOS),
+}
+
+
+def spoiled(item, code):
+    """`item`'s photo (600x450) spoiled so that it deserves the quality warning `code`, as JPEG bytes."""
+    with Image.open(item.path) as image:
+        return encoded(SPOILERS[code](image.convert("RGB")), "JPEG", quality=92)
