@@ -15,5 +15,6 @@ echo "== full suite on SQLite"
 .venv/bin/python -m pytest -q -p no:cacheprovider
 echo "== web suite on PostgreSQL"
 DATABASE_URL=$database_url .venv/bin/python -m pytest -q -p no:cacheprovider Dermal/tests/web
-echo "== pre-deploy proof"
-.venv/bin/python test_before_deploy.py --json artifacts/before_deploy.json
+echo "== pre-deploy proof (render.yaml's Gunicorn line, PostgreSQL as on Render)"
+.venv/bin/python test_before_deploy.py --database-url "$database_url" \
+  --json artifacts/before_deploy.json --markdown artifacts/before_deploy.md

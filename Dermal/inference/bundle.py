@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+# Standard library only at import (NumPy is imported where the weights are read), so that build.sh can
+# check the bundle before installing anything and the web process can read the manifest cheaply.
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent.parent / "bundle"
 MANIFEST, HEAD_LAYERS, HEAD_WEIGHTS = "manifest.json", "head.json", "head.npz"
 
@@ -84,6 +84,8 @@ def check_bundle(directory=None, precision=None):
 
 
 def load_head_description(directory, manifest):
+    import numpy as np
+
     directory = Path(directory)
     try:
         layers = json.loads((directory / manifest["head"]["layers"]["file"]).read_text())
@@ -111,6 +113,8 @@ def encode_metadata(manifest, age=None, sex=None, site=None):
 
     Missing values are the model's own "unknown": the sex and site 'unknown' category, the age-missing flag.
     """
+    import numpy as np
+
     spec = manifest.get("metadata")
     if spec is None:
         return None

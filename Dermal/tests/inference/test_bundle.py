@@ -98,3 +98,13 @@ def test_manifest_missing_a_section_is_reported(bundle_copy):
 def test_precision_not_in_bundle_says_how_to_build_it(manifest):
     with pytest.raises(BundleError, match="--precision fp32"):
         bundle.choose_precision(manifest, "fp32")
+
+
+def test_bundle_check_needs_only_the_standard_library():
+    """build.sh runs it before pip installs anything."""
+    import subprocess
+    import sys
+
+    probe = "import sys; from Dermal.inference.bundle import check_bundle; check_bundle(); print('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
