@@ -26,6 +26,7 @@ from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, HEAD_LAYERS, HEAD_WEIGHT
 from Dermal.inference.datasets import EVAL_DIR, HELDOUT_DIR, load_labelled
 from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import accuracy, agreement, balanced_accuracy
+from Dermal.inference.scope import QUANTILE, reference_from, scope_score, threshold_from
 from Dermal.inference.triage import threshold_for_sensitivity
 
 PRECISIONS = ("int8", "fp16", "fp32")  # also the order of preference: least serving memory first
@@ -33,6 +34,8 @@ MIN_AGREEMENT = 0.98
 REFERRAL_SENSITIVITY = 0.9  # of malignant lesions, on held-out photos
 AGE_LIMIT = 120
 SKLESION = "sklesion"
+# Mid-level Xception layers whose channel statistics feed the out-of-scope gate (Dermal/inference/scope.py).
+SKLESION_SCOPE_LAYERS = ("block3_pool", "block4_pool", "block7_sepconv3_act")
 
 
 def parse_args(argv):
@@ -48,6 +51,9 @@ def parse_args(argv):
     parser.add_argument("--malignant", default="", help="comma-separated malignant class codes (with --classes)")
     parser.add_argument("--heldout", type=Path, default=HELDOUT_DIR,
                         help="held-out labelled images for the referral threshold (default ../shared/derm_heldout)")
+    parser.add_argument("--scope-layers", nargs="*",
+                        help="backbone layers for the out-of-scope gate (default for sklesion: "
+                        f"{' '.join(SKLESION_SCOPE_LAYERS)}; none for other models unless given)")
     parser.add_argument("--force", action="store_true", help="write a bundle even under 98%% top-1 agreement")
     return parser.parse_args(argv)
 
@@ -181,11 +187,28 @@ def referral_thresholds(engine, samples, classes):
     return triage
 
 
+def scope_reference(out, engine, samples, heldout, layers, sizes):
+    """The lesion reference of the out-of-scope gate, from the validation photos, through this backbone.
+
+    Writes scope_<precision>.npz and returns its manifest entry, with the share of held-out lesion photos
+    the threshold would flag (the target is at most 5%)."""
+    statistics = np.stack([engine.run_backbone(batch)[1] for batch, _, _ in samples])
+    mean, std = reference_from(statistics)
+    path = out / f"scope_{engine.precision}.npz"
+    np.savez(path, mean=mean, std=std, sizes=np.asarray(sizes))
+    entry = {**file_entry(path), "layers": list(layers), "threshold": threshold_from(statistics, sizes),
+             "quantile": QUANTILE, "reference": f"{len(samples)} validation photos (leave-one-out threshold)"}
+    if heldout:
+        scores = [scope_score(engine.run_backbone(batch)[1], mean, std, sizes) for batch, _, _ in heldout]
+        entry["heldout_lesions_flagged"] = float(np.mean(np.asarray(scores) > entry["threshold"]))
+    return entry
+
+
 def build_backbone(out, split, precision, manifest):
     from Dermal.inference.offline_keras import convert_backbone
 
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its whole SavedModel signature
-        flat = convert_backbone(split.backbone, precision)
+        flat = convert_backbone(split.serving_backbone, precision)
     path = out / f"backbone_{precision}.tflite"
     path.write_bytes(flat)
     return {**file_entry(path), "precision": precision,
@@ -204,6 +227,10 @@ def print_table(manifest):
     for row in rows:
         print("  ".join(f"{cell:>10}" for cell in row))
     for precision, entry in manifest["backbones"].items():
+        if "scope" in entry:
+            flagged = entry["scope"].get("heldout_lesions_flagged")
+            print(f"scope ({precision}): out of scope above {entry['scope']['threshold']:.3f}"
+                  + (f"; flags {flagged:.1%} of the held-out lesion photos" if flagged is not None else ""))
         for mode, t in (entry.get("triage") or {}).items():
             print(f"referral ({precision}, {mode}): malignant probability >= {t['threshold']:.3f} flags "
                   f"{t['sensitivity']:.0%} of {t['positives']} held-out malignant lesions, "
@@ -217,7 +244,8 @@ def main(argv=None):
     source = args.source or sklesion_model_path()
     props_path = args.props or source.parent / "model_props.pkl"
     props = read_pickle(props_path) if props_path.is_file() else None
-    split = SplitModel(load_keras_model(source))
+    scope_layers = SKLESION_SCOPE_LAYERS if args.scope_layers is None and args.source is None else args.scope_layers
+    split = SplitModel(load_keras_model(source), scope_layers=scope_layers or ())
     if split.meta_name and props is None:
         sys.exit("the model has a metadata input: give its encoding with --props (sklesion's model_props.pkl format)")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -241,6 +269,8 @@ def main(argv=None):
                 continue
         if heldout:
             entry["triage"] = referral_thresholds(engine, heldout, manifest["classes"])
+        if samples and scope_layers:
+            entry["scope"] = scope_reference(args.out, engine, samples, heldout, scope_layers, split.scope_sizes)
         manifest["backbones"][precision] = entry
     if not manifest["backbones"]:
         sys.exit("no bundle written:\n  " + "\n  ".join(refused))

@@ -50,6 +50,9 @@ class PredictionResult:
     top_malignant: bool
     top_description: str
     malignant_probability: float  # the summed probability of the malignant classes
+    out_of_scope: bool | None     # the photo does not look like a close-up of a skin lesion (see scope.py)
+    scope_score: float | None     # its distance from lesion photos; out of scope above scope_threshold
+    scope_threshold: float | None
     engine: str
     precision: str
     bundle_version: str            # what answered: source model, bundle date, precision, backbone hash
@@ -109,13 +112,13 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     del pixels
     warnings = photo_warnings(batch, image_size)
     clock.lap("preprocess")
-    probs, cam = engine.analyse(batch, meta, gradcam, flip_average)
+    probs, cam, scope = engine.analyse(batch, meta, gradcam, flip_average)
     del batch
     clock.lap("inference")
     overlay_png = overlay.overlay_png(shown, cam) if cam is not None else None
     photo_jpeg = overlay.photo_jpeg(shown)
     clock.lap("render")
-    result = _result(manifest, engine, probs, gradcam=cam is not None, flip_average=flip_average,
+    result = _result(manifest, engine, probs, scope, gradcam=cam is not None, flip_average=flip_average,
                      warnings=warnings, overlay_png=overlay_png, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
     gc.collect()
@@ -123,8 +126,9 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     return result
 
 
-def _result(manifest, engine, probs, *, flip_average, **rest):
+def _result(manifest, engine, probs, scope, *, flip_average, **rest):
     classes = class_infos(manifest)
+    threshold = engine.scope["threshold"] if scope is not None else None
     top = max(range(len(classes)), key=lambda i: probs[i])
     malignant = float(sum(p for c, p in zip(classes, probs) if c.malignant))
     triage = triage_for(manifest, engine.precision, flip_average)
@@ -136,6 +140,9 @@ def _result(manifest, engine, probs, *, flip_average, **rest):
         top_malignant=classes[top].malignant,
         top_description=classes[top].description,
         malignant_probability=malignant,
+        out_of_scope=None if scope is None else scope > threshold,
+        scope_score=scope,
+        scope_threshold=threshold,
         engine=engine.name,
         precision=engine.precision,
         bundle_version=bundle_version(manifest, engine.precision),

@@ -19,7 +19,7 @@ L = keras.layers
 
 def small_cnn(pooling=None, name="base"):
     inputs = keras.Input((48, 48, 3))
-    x = L.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = L.Conv2D(8, 3, strides=2, activation="relu", name="early_conv")(inputs)
     x = L.BatchNormalization()(x)
     x = L.Conv2D(16, 3, strides=2, activation="relu")(x)
     if pooling:
@@ -73,7 +73,8 @@ def props(tmp_path):
 def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_dir, props):
     out = tmp_path / "bundle"
     assert quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--malignant", "mel",
-                                "--precision", "fp32", "--out", str(out), "--images", str(eval_dir)]) == 0
+                                "--precision", "fp32", "--out", str(out), "--images", str(eval_dir),
+                                "--scope-layers", "early_conv"]) == 0
     manifest, precision, backbone = check_bundle(out)
     validation = manifest["backbones"]["fp32"]["validation"]
     assert validation["top1_agreement"] == 1.0 and validation["max_probability_difference"] < 1e-5
@@ -83,9 +84,10 @@ def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_di
     engine = LiteRTEngine(out, manifest, precision, backbone, threads=1)
     image = np.random.default_rng(0).uniform(0, 255, (1, 48, 48, 3)).astype(np.float32)
     meta = np.random.default_rng(1).random((1, 10)).astype(np.float32) if split.meta_name else None
-    probs, cam = engine.analyse(image, meta, gradcam=True)
+    probs, cam, scope = engine.analyse(image, meta, gradcam=True)
     ref_probs, ref_cam = split.analyse(image, meta)
     assert np.abs(probs - ref_probs).max() < 1e-5 and np.abs(cam - ref_cam).max() < 1e-4
+    assert manifest["backbones"]["fp32"]["scope"]["layers"] == ["early_conv"] and scope > 0
 
 
 def test_bundle_under_the_agreement_bar_is_refused(saved_model, tmp_path, eval_dir, monkeypatch, props):

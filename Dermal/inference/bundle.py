@@ -76,9 +76,10 @@ def check_bundle(directory=None, precision=None):
     manifest = read_manifest(directory)
     try:
         precision = choose_precision(manifest, precision)
-        for entry in manifest["head"].values():
+        backbone = manifest["backbones"][precision]
+        for entry in [*manifest["head"].values(), *filter(None, [backbone.get("scope")])]:
             _verified(directory, entry)
-        return manifest, precision, _verified(directory, manifest["backbones"][precision])
+        return manifest, precision, _verified(directory, backbone)
     except (KeyError, TypeError) as exc:
         raise BundleError(f"manifest.json lacks {exc}: regenerate the bundle with quantize_model.py") from exc
 
@@ -94,6 +95,25 @@ def load_head_description(directory, manifest):
     except (OSError, ValueError, KeyError) as exc:
         raise BundleError(f"the head in {directory} is unreadable ({exc}): run quantize_model.py") from exc
     return layers, weights
+
+
+def load_scope_reference(directory, manifest, precision):
+    """The out-of-scope reference of one backbone: {mean, std, sizes, layers, threshold}, or None if it has none.
+
+    The Keras engine asks for "fp32" and falls back to the default precision's reference."""
+    import numpy as np
+
+    backbones = manifest["backbones"]
+    entry = (backbones.get(precision) or backbones.get(manifest.get("default_precision")) or {}).get("scope")
+    if entry is None:
+        return None
+    path = _verified(directory, entry)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            reference = {name: archive[name] for name in ("mean", "std", "sizes")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(f"{path} is unreadable ({exc}): run quantize_model.py") from exc
+    return {**reference, "layers": entry["layers"], "threshold": entry["threshold"]}
 
 
 @dataclass(frozen=True)

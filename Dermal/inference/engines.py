@@ -1,7 +1,8 @@
 """Inference engines behind one interface, and the lazy, thread-safe loader that picks one.
 
-An engine's `analyse(image, meta, gradcam, flip_average=False)` returns (probabilities (n_classes,), Grad-CAM
-map or None). Flip averaging runs the photo and its three mirror images and averages the probabilities
+An engine's `analyse(image, meta, gradcam, flip_average=False)` returns an Analysis: probabilities
+(n_classes,), the Grad-CAM map or None, and the out-of-scope score or None (scope.py; bundles without a
+scope reference have none). Flip averaging runs the photo and its three mirror images and averages the probabilities
 (held out: melanoma-vs-nevus AUC 0.75 -> 0.80 at four times the backbone cost); the map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
   Grad-CAM in NumPy. ~120 MB; never imports TensorFlow.
@@ -12,11 +13,13 @@ import importlib.util
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .bundle import BundleError, bundle_dir, check_bundle, load_head_description
+from .bundle import BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference
 from .head import NumpyHead, gradcam as numpy_gradcam
+from .scope import scope_score
 
 ENGINES = ("litert", "keras")
 MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
@@ -33,13 +36,32 @@ def engine_name():
     return name
 
 
-class LiteRTEngine:
+class Analysis(NamedTuple):
+    probabilities: np.ndarray
+    cam: np.ndarray | None
+    scope_score: float | None
+
+
+class _Engine:
+    """What both engines share: the bundle's scope reference and how a score is made from statistics."""
+
+    def __init__(self, directory, manifest, precision):
+        self.manifest, self.precision = manifest, precision
+        self.scope = load_scope_reference(directory, manifest, precision)
+
+    def score(self, statistics):
+        if self.scope is None or statistics is None:
+            return None
+        return float(scope_score(statistics, self.scope["mean"], self.scope["std"], self.scope["sizes"]))
+
+
+class LiteRTEngine(_Engine):
     name = "litert"
 
     def __init__(self, directory, manifest, precision, backbone_path, threads):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.manifest, self.precision = manifest, precision
+        super().__init__(directory, manifest, precision)
         self.head = NumpyHead(*load_head_description(directory, manifest))
         try:
             self.interpreter = Interpreter(model_path=str(backbone_path), num_threads=threads)
@@ -47,21 +69,28 @@ class LiteRTEngine:
         except (ValueError, RuntimeError) as exc:
             raise BundleError(f"LiteRT cannot load {backbone_path} ({exc}): run quantize_model.py") from exc
         self._input = self.interpreter.get_input_details()[0]["index"]
-        self._output = self.interpreter.get_output_details()[0]["index"]
+        # Outputs by rank, since LiteRT does not keep Keras's order: the feature map is 4-D, the scope
+        # statistics (when the bundle has them) 2-D.
+        outputs = {len(d["shape"]): d["index"] for d in self.interpreter.get_output_details()}
+        self._output, self._statistics = outputs[4], outputs.get(2)
         self._lock = threading.Lock()  # one interpreter, one invocation at a time
 
-    def feature_map(self, image):
-        """The backbone's last convolutional feature map (H, W, C) for a (1, h, w, 3) batch."""
+    def run_backbone(self, image):
+        """(last convolutional feature map (H, W, C), scope statistics or None) for a (1, h, w, 3) batch."""
         with self._lock:
             self.interpreter.set_tensor(self._input, np.ascontiguousarray(image, dtype=np.float32))
             self.interpreter.invoke()
-            return self.interpreter.get_tensor(self._output)[0].copy()
+            statistics = None if self._statistics is None else self.interpreter.get_tensor(self._statistics)[0].copy()
+            return self.interpreter.get_tensor(self._output)[0].copy(), statistics
+
+    def feature_map(self, image):
+        return self.run_backbone(image)[0]
 
     def probabilities(self, fmap, meta):
         return self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
 
     def analyse(self, image, meta, gradcam, flip_average=False):
-        fmap = self.feature_map(image)
+        fmap, statistics = self.run_backbone(image)
         probs, _, trace = self.probabilities(fmap, meta)
         if flip_average:
             mirrored = [self.probabilities(self.feature_map(mirror(image)), meta)[0] for mirror in MIRRORS]
@@ -69,19 +98,20 @@ class LiteRTEngine:
         cam = None
         if gradcam:
             cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))
-        return probs[0], cam
+        return Analysis(probs[0], cam, self.score(statistics))
 
 
-class KerasEngine:
+class KerasEngine(_Engine):
+    """The original model; its scope statistics are compared with the bundle's reference, if it has one."""
+
     name = "keras"
 
-    precision = "fp32"
-
-    def __init__(self, manifest):
+    def __init__(self, directory, manifest):
         from .offline_keras import SplitModel, load_keras_model
 
-        self.manifest = manifest
-        self.split = SplitModel(load_keras_model(keras_source_path(manifest)))
+        super().__init__(directory, manifest, "fp32")
+        layers = (self.scope or {}).get("layers", ())
+        self.split = SplitModel(load_keras_model(keras_source_path(manifest)), scope_layers=layers)
         self._lock = threading.Lock()
 
     def analyse(self, image, meta, gradcam, flip_average=False):
@@ -90,7 +120,8 @@ class KerasEngine:
             if flip_average:
                 probs = np.mean([probs, *(self.split.analyse(m(image), meta)[0] for m in MIRRORS)], axis=0)
                 cam = self.split.analyse(image, meta, int(probs.argmax()))[1] if gradcam else None
-        return probs, cam if gradcam else None
+            statistics = self.split.scope_statistics(image) if self.scope else None
+        return Analysis(probs, cam if gradcam else None, self.score(statistics))
 
 
 def keras_source_path(manifest):
@@ -112,7 +143,7 @@ def build_engine():
     directory = bundle_dir()
     manifest, precision, backbone = check_bundle(directory)
     if engine_name() == "keras":
-        return KerasEngine(manifest)
+        return KerasEngine(directory, manifest)
     return LiteRTEngine(directory, manifest, precision, backbone, thread_count())
 
 

@@ -69,9 +69,13 @@ def _input_names(model):
 
 
 class SplitModel:
-    """A Keras classifier seen as backbone (image -> last conv feature map) and head (pooled, meta -> probs)."""
+    """A Keras classifier seen as backbone (image -> last conv feature map) and head (pooled, meta -> probs).
 
-    def __init__(self, model):
+    With `scope_layers` (backbone layer names), `serving_backbone` also outputs those layers' per-channel
+    means and standard deviations, concatenated: the statistics the out-of-scope gate compares (scope.py).
+    """
+
+    def __init__(self, model, scope_layers=()):
         self.model = model
         self.image_name, self.meta_name = _input_names(model)
         graph = _layer_graph(model)
@@ -79,12 +83,15 @@ class SplitModel:
         if pool_at is None:
             raise UnsupportedModel("no GlobalAveragePooling2D found (directly or as a backbone's last layer)")
         self.pool_layer = graph[pool_at][0]
-        self.backbone = self._build_backbone(graph, pool_at)
+        self.backbone, self.serving_backbone, self.scope_sizes = self._build_backbone(graph, pool_at, scope_layers)
         self.head_graph = self._head_graph(graph[pool_at + 1:])
         self.feature_shape = tuple(self.backbone.output.shape[1:])
 
-    def _build_backbone(self, graph, pool_at):
-        """Re-trace the image path (e.g. a Normalization layer, then the CNN) up to the pooled feature map."""
+    def _build_backbone(self, graph, pool_at, scope_layers):
+        """Re-trace the image path (e.g. a Normalization layer, then the CNN) up to the pooled feature map.
+
+        Returns (image -> feature map, image -> [feature map, scope statistics], statistics size per layer).
+        """
         image = next(t for t in self.model.inputs if len(t.shape) == 4)
         fresh = keras.Input(shape=image.shape[1:], name=IMAGE)
         values = {self.image_name: fresh}
@@ -93,9 +100,19 @@ class SplitModel:
                 values[layer.name] = layer(*(values[n] for n in inputs))
         (source,) = graph[pool_at][1]
         fmap = values[source]
+        inner_names = [n for n in scope_layers if n not in values]
         if isinstance(self.pool_layer, keras.Model):
-            fmap = keras.Model(self.pool_layer.inputs, self.pool_layer.layers[-1].input)(fmap)
-        return keras.Model(fresh, fmap, name="backbone")
+            inner_outputs = [self.pool_layer.get_layer(n).output for n in inner_names]
+            fmap, *inner = keras.Model(self.pool_layer.inputs, [self.pool_layer.layers[-1].input, *inner_outputs])(fmap)
+            values.update(zip(inner_names, inner))
+        elif inner_names:
+            raise UnsupportedModel(f"scope layers not on the image path: {', '.join(inner_names)}")
+        backbone = keras.Model(fresh, fmap, name="backbone")
+        if not scope_layers:
+            return backbone, backbone, []
+        stats = [_channel_statistics(values[n]) for n in scope_layers]
+        serving = keras.Model(fresh, [fmap, keras.layers.Concatenate()(stats)], name="serving_backbone")
+        return backbone, serving, [int(t.shape[-1]) for t in stats]
 
     def _head_graph(self, rest):
         renames = {self.pool_layer.name: POOLED, self.meta_name: META}
@@ -138,6 +155,10 @@ class SplitModel:
                 values[layer.name] = layer(arg, training=False)
         return values[last]
 
+    def scope_statistics(self, image):
+        """The serving backbone's scope statistics (1-D) for a (1, H, W, 3) batch."""
+        return self.serving_backbone(tf.convert_to_tensor(image, tf.float32), training=False)[1][0].numpy()
+
     def analyse(self, image, meta, class_index=None):
         """(probabilities, Grad-CAM 2-D map or None) with tf.GradientTape, the way Keras users compute it."""
         image = tf.convert_to_tensor(image, tf.float32)
@@ -154,6 +175,11 @@ class SplitModel:
         cam = tf.nn.relu(tf.reduce_sum(fmap * weights[:, None, None, :], axis=-1))[0].numpy()
         peak = cam.max()
         return probs[0].numpy().astype(np.float64), (cam / peak if peak > 0 else cam)
+
+
+def _channel_statistics(tensor):
+    """Per-channel mean and standard deviation over the spatial axes of a (batch, H, W, C) tensor."""
+    return keras.layers.Concatenate()([keras.ops.mean(tensor, axis=(1, 2)), keras.ops.std(tensor, axis=(1, 2))])
 
 
 def _without_softmax(layer, x):

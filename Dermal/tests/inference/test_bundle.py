@@ -108,3 +108,18 @@ def test_bundle_check_needs_only_the_standard_library():
     probe = "import sys; from Dermal.inference.bundle import check_bundle; check_bundle(); print('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_committed_bundle_has_a_scope_reference_measured_on_held_out_lesions(manifest):
+    scope = manifest["backbones"]["int8"]["scope"]
+    assert scope["layers"] == ["block3_pool", "block4_pool", "block7_sepconv3_act"]
+    assert scope["threshold"] > 0 and scope["heldout_lesions_flagged"] <= 0.05
+    reference = bundle.load_scope_reference(bundle.DEFAULT_BUNDLE_DIR, manifest, "int8")
+    assert reference["mean"].shape == reference["std"].shape == (int(reference["sizes"].sum()),)
+
+
+def test_truncated_scope_reference_is_detected(bundle_copy, manifest):
+    scope = bundle_copy / manifest["backbones"]["int8"]["scope"]["file"]
+    scope.write_bytes(scope.read_bytes()[:100])
+    with pytest.raises(BundleError, match="truncated or replaced"):
+        bundle.check_bundle(bundle_copy)

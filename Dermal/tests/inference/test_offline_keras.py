@@ -64,7 +64,7 @@ def test_pillow_preprocessing_matches_tensorflow_within_002(fp32_engine, eval_it
 def test_numpy_gradcam_equals_gradient_tape_within_1e4(fp32_engine, sklesion_split, eval_items):
     for item in eval_items[::7]:  # one image per class
         batch, meta = pillow_input(item), meta_of(fp32_engine, item)
-        probs, cam = fp32_engine.analyse(batch, meta, gradcam=True)
+        probs, cam, _ = fp32_engine.analyse(batch, meta, gradcam=True)
         ref_probs, ref_cam = sklesion_split.analyse(batch, meta)
         assert probs.argmax() == ref_probs.argmax()
         assert cam.shape == ref_cam.shape == (8, 8)
@@ -79,3 +79,14 @@ def test_head_description_reproduces_the_keras_head(sklesion_split, eval_items):
     meta = np.repeat(encode_metadata(engine_for(DEFAULT_BUNDLE_DIR).manifest, "50", "male", "arm"), 3, axis=0)
     expected = sklesion_split.run_head(pooled, meta).numpy()
     assert np.allclose(head.forward(pooled, meta)[0], expected, atol=1e-6)
+
+
+def test_scope_statistics_of_the_fp32_bundle_equal_the_keras_layers(fp32_engine, eval_items):
+    split = offline.SplitModel(offline.load_keras_model(fp32_engine.manifest["source"]["path"]),
+                               scope_layers=fp32_engine.scope["layers"])
+    for item in eval_items[::14]:
+        batch = pillow_input(item)
+        ours = fp32_engine.run_backbone(batch)[1]
+        theirs = split.scope_statistics(batch)
+        assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3)
+        assert fp32_engine.score(ours) == pytest.approx(fp32_engine.score(theirs), abs=1e-3)
