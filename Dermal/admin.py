@@ -8,7 +8,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     """The history is a record of what was served: readable and deletable, never edited or added by hand."""
 
     list_display = ["created_at", "top_class", "top_probability", "malignant_probability", "referral",
-                    "out_of_scope", "warnings", "age", "sex", "site", "engine", "precision", "flip_average",
+                    "out_of_scope", "warning_codes", "age", "sex", "site", "engine", "precision", "flip_average",
                     "gradcam", "latency_ms"]
     list_filter = ["top_class", "referral", "out_of_scope", "engine", "precision", "flip_average", "gradcam",
                    "sex", "site"]
@@ -21,6 +21,10 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="warnings")
+    def warning_codes(self, analysis):
+        return " ".join(analysis.warnings)
 
     @admin.action(description="Export the selected analyses as CSV")
     def export_csv(self, request, queryset):

@@ -1,4 +1,5 @@
 """Read-only questions the views ask: the history, the serving bundle's state, the process's health."""
+import logging
 import os
 import threading
 
@@ -13,6 +14,9 @@ from .services import history_write_failures
 
 _bundle_check = {"key": None, "checked": None}
 _bundle_lock = threading.Lock()
+_health_logged = {"problems": []}
+_health_lock = threading.Lock()
+logger = logging.getLogger("dermai")
 
 
 def recent_analyses(limit=50):
@@ -66,19 +70,51 @@ def _database_answers():
         return cursor.fetchone() == (1,)
 
 
+def _history_line(failed):
+    return f"history: {failed} analyses answered since this worker started could not be recorded " \
+           f"(see the 'dermai' log)"
+
+
+def history_write_note():
+    """How many answered analyses this worker could not record in the history, or None if none."""
+    failed = history_write_failures.value
+    return _history_line(failed) if failed else None
+
+
+def _database_problem():
+    try:
+        return None if _database_answers() else "database: SELECT 1 gave a wrong answer"
+    except DatabaseError as exc:
+        return f"database: {exc}".strip()
+
+
+def _log_if_changed(problems):
+    """Log the problems once each time they change (Render polls /health/, the log must not flood)."""
+    with _health_lock:
+        if problems == _health_logged["problems"]:
+            return
+        _health_logged["problems"] = problems
+    if problems:
+        logger.error("DermAI cannot serve analyses: %s", "; ".join(problems))
+    else:
+        logger.info("DermAI is healthy again")
+
+
 def health_problems():
-    """Why this process cannot serve analyses ([] when it can). Never loads the model."""
+    """Why this process cannot serve analyses ([] when it can). Never loads the model.
+
+    While the database is down, the count of analyses answered but not recorded comes with it, so nothing is
+    lost silently; each problem is also logged (with what to do) when it first appears.
+    """
     problems = []
     try:
         serving_bundle()
         engine_name()
     except BundleError as exc:
         problems.append(f"serving bundle: {exc}")
-    try:
-        if not _database_answers():
-            problems.append("database: SELECT 1 gave a wrong answer")
-    except DatabaseError as exc:
-        problems.append(f"database: {exc}".strip())
+    if database := _database_problem():
+        problems += [database, _history_line(history_write_failures.value)]
+    _log_if_changed(problems)
     return problems
 
 

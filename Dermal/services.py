@@ -131,12 +131,10 @@ def record_analysis(result, image_sha256, *, age=None, sex=None, site=None):
 
 
 def trust_facts(result):
-    """What the history keeps of the answer's trust: out of scope, referral, warning codes, flip averaging.
-
-    The scope verdict is None (unknown) from an engine that does not give one."""
+    """What the history keeps of the answer's trust: out of scope, referral, warning codes, flip averaging."""
     return {
-        "out_of_scope": getattr(result, "out_of_scope", None),
-        "scope_score": getattr(result, "scope_score", None),
+        "out_of_scope": result.out_of_scope,
+        "scope_score": result.scope_score,
         "referral": result.referral,
         "warnings": [warning.code for warning in result.warnings],
         "flip_average": result.flip_average,

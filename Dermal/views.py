@@ -32,14 +32,10 @@ class _LazyModule:
 
 
 selectors = _LazyModule("Dermal.selectors")
-engine = _LazyModule("Dermal.AI_detection")
+ai_detection = _LazyModule("Dermal.AI_detection")
 
 DISCLAIMER = ("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
               "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
-
-
-# The out-of-scope verdict's fields, null from an engine that does not give one.
-SCOPE_UNKNOWN = {"out_of_scope": None, "scope_score": None, "scope_threshold": None}
 
 
 class Refusal(Exception):
@@ -84,8 +80,8 @@ def _data_uri(mime, data):
 
 
 def _blank_page_form():
-    return AnalysisPageForm(manifest=_manifest(), initial={"gradcam": engine.gradcam_enabled(),
-                                                           "flip_average": engine.flip_average_enabled()})
+    return AnalysisPageForm(manifest=_manifest(), initial={"gradcam": ai_detection.gradcam_enabled(),
+                                                           "flip_average": ai_detection.flip_average_enabled()})
 
 
 def _form_page(request, form, refusal=None):
@@ -124,6 +120,7 @@ def _result_context(manifest, result, record):
         "record": record,
         "rows": rows,
         "top_three": rows[:3],
+        "malignant_names": " + ".join(sorted(row["name"].lower() for row in rows if row["malignant"])),
         "analysed_at": record.created_at if record else timezone.now(),
         "photo_uri": _data_uri("image/jpeg", result.photo_jpeg),
         "overlay_uri": _data_uri("image/png", result.overlay_png),
@@ -154,7 +151,6 @@ def api_predict(request):
         return _json_refusal(refusal)
     rows = selectors.class_rows(manifest, result.probabilities)
     return JsonResponse({
-        **SCOPE_UNKNOWN,
         **result.summary(),
         "top_three": rows[:3],
         "classes": rows,

@@ -10,6 +10,7 @@ at least twice the model's input. The largest ISIC photos are 6600x4400 = 29 MP.
 """
 import io
 import os
+import struct
 import warnings
 from typing import NamedTuple
 
@@ -57,15 +58,15 @@ def open_photo(data, min_side):
     """Decode upload bytes into a Photo, checking the declared size before any decoding."""
     header = _identify(data)
     _check_pixels(*header.size)
-    orientation = header.getexif().get(EXIF_ORIENTATION)
     try:
         if header.format in ("JPEG", "MPO") and header.mode in ("RGB", "L"):
             pixels = _decode_jpeg_like_tensorflow(data)
         else:
             pixels = _decode_with_pillow(header, min_side)
+        orientation = header.getexif().get(EXIF_ORIENTATION)  # a PNG's may follow its pixels: read it after
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"the photo is too large to decode safely ({exc})") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"the image is damaged or truncated and cannot be decoded ({exc})") from exc
     size = header.size[::-1] if orientation in (5, 6, 7, 8) else header.size
     return Photo(_UPRIGHT.get(orientation, lambda a: a)(pixels), size)

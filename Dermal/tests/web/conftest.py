@@ -57,6 +57,13 @@ def submit_to_page(client, image=None, filename="lesion.jpg", **fields):
     return Outcome(response.status_code, error and unescape(error.group(1)), diagnosis and diagnosis.group(1), response)
 
 
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """The test client, logged in as a staff member (who may read the history)."""
+    client.force_login(django_user_model.objects.create_user("lead", password="not-used", is_staff=True))
+    return client
+
+
 @pytest.fixture(params=["page", "api"])
 def submit(request, client, db):
     """Submit an upload through the upload page or the JSON API (each test runs with both)."""
@@ -82,3 +89,40 @@ def spoiled(item, code):
     """`item`'s photo (600x450) spoiled so that it deserves the quality warning `code`, as JPEG bytes."""
     with Image.open(item.path) as image:
         return encoded(SPOILERS[code](image.convert("RGB")), "JPEG", quality=92)
+
+
+def document_photo():
+    """A photographed page of text: black lines of text on white paper, as a phone would take it."""
+    from PIL import ImageDraw
+
+    page = Image.new("RGB", (900, 1200), (246, 244, 238))
+    draw = ImageDraw.Draw(page)
+    for line in range(40):
+        draw.text((60, 60 + 27 * line), f"{line + 1:02d}  Invoice item, quantity and price: {line * 37 % 91} EUR",
+                  fill=(20, 20, 20))
+    return encoded(page, "JPEG", quality=90)
+
+
+def astronaut_photo():
+    """scikit-image's astronaut portrait (512x512): a person, not a skin lesion close-up."""
+    from skimage import data
+
+    return encoded(Image.fromarray(data.astronaut()), "JPEG", quality=92)
+
+
+NON_LESION_PHOTOS = {"astronaut": astronaut_photo, "document": document_photo}
+
+
+def judge_out_of_scope(monkeypatch, score=0.93, threshold=0.5):
+    """The real analysis of the real photo with the verdict "out of scope" (score, threshold) put in its place:
+    a lesion photo the engine would pass, to see the page's answer to the verdict itself."""
+    from dataclasses import replace
+
+    from Dermal import AI_detection
+
+    real = AI_detection.predict_skin_simple
+
+    def predict(*args, **kwargs):
+        return replace(real(*args, **kwargs), out_of_scope=True, scope_score=score, scope_threshold=threshold)
+
+    monkeypatch.setattr(AI_detection, "predict_skin_simple", predict)

@@ -15,13 +15,6 @@ from .conftest import submit_to_api, submit_to_page
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_user("lead", password="not-used", is_staff=True)
-    client.force_login(user)
-    return client
-
-
 def test_each_analysis_is_recorded(client, eval_items):
     item = eval_items[30]
     outcome = submit_to_api(client, item.read(), age=item.age, sex=item.sex, site=item.site, gradcam="false")

@@ -1,0 +1,26 @@
+"""The web layer starts light: loading the URLconf, the middleware and the WSGI app imports no engine."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+HEAVY = ("numpy", "PIL", "simplejpeg", "Dermal.AI_detection", "Dermal.inference.bundle", "Dermal.selectors")
+
+PROBE = """
+import json, sys
+import django
+django.setup()
+import dermai.urls, Dermal.urls, Dermal.admin, Dermal.forms, Dermal.services, Dermal.views
+from django.core.wsgi import get_wsgi_application
+get_wsgi_application()  # the middleware chain, as Gunicorn's worker loads it
+print(json.dumps(sorted(name for name in %r if name in sys.modules)))
+""" % (HEAVY,)
+
+
+def test_starting_the_web_layer_imports_neither_numpy_nor_pillow_nor_the_engine(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "testserver",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}", "DJANGO_SETTINGS_MODULE": "dermai.settings"}
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

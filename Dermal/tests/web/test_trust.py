@@ -1,0 +1,210 @@
+"""Trust in the answer (issue 8), web side: quality warnings, triage with a measured threshold, the
+out-of-scope verdict, flip averaging, and what the API and the history say about each. Real photos, real bundle."""
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from Dermal.AI_detection import predict_skin_simple
+from Dermal.inference.quality import MESSAGES
+from Dermal.models import Analysis
+
+from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_out_of_scope, spoiled, submit_to_api,
+                       submit_to_page)
+
+pytestmark = pytest.mark.django_db
+REFERRAL_SENTENCE = "consider having this checked by a dermatologist"
+
+
+@pytest.fixture(autouse=True)
+def single_pass_by_default(monkeypatch):
+    monkeypatch.delenv("DERMAI_FLIP_AVERAGE", raising=False)
+
+
+def html_of(outcome):
+    assert outcome.status == 200
+    return outcome.response.content.decode()
+
+
+def element_text(html, element_id):
+    match = re.search(rf'<(\w+)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
+    assert match, f"#{element_id} is not on the page"
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
+
+
+# --- the JSON API ----------------------------------------------------------------------------------------------
+
+def test_api_says_what_it_knows_and_what_it_does_not(client, eval_items):
+    item = first_of(eval_items, "mel")
+    body = submit_to_api(client, item.read(), gradcam="false").response.json()
+    expected = predict_skin_simple(item.read(), gradcam=False)
+    assert body["out_of_scope"] is False and 0 < body["scope_score"] <= body["scope_threshold"]
+    assert body["scope_score"] == pytest.approx(expected.scope_score)
+    assert body["warnings"] == []
+    assert body["referral"] is True and body["referral"] == expected.referral
+    assert body["triage"] == expected.triage
+    assert body["triage"]["target_sensitivity"] == 0.9 and body["triage"]["sensitivity"] >= 0.9
+    assert 0 < body["triage"]["specificity"] < 1
+    assert [row["code"] for row in body["top_three"]] == [code for code, _ in expected.top_three()]
+    assert [row["probability"] for row in body["top_three"]] == pytest.approx([p for _, p in expected.top_three()],
+                                                                               abs=1e-5)
+    assert body["malignant_probability"] == pytest.approx(
+        sum(body["probabilities"][code] for code in ("akiec", "bcc", "mel")), abs=1e-6)
+    assert body["bundle_version"] == expected.bundle_version and "int8" in body["bundle_version"]
+    assert body["flip_average"] is False
+
+
+@pytest.mark.parametrize("code", sorted(SPOILERS))
+def test_a_spoiled_photo_gets_its_warning_in_the_page_and_the_json(client, eval_items, code):
+    photo = spoiled(first_of(eval_items, "nv"), code)
+    expected = predict_skin_simple(photo, gradcam=False).warnings
+    assert code in [warning.code for warning in expected]
+    body = submit_to_api(client, photo, gradcam="false").response.json()
+    assert body["warnings"] == [{"code": warning.code, "message": warning.message} for warning in expected]
+    html = html_of(submit_to_page(client, photo, gradcam=False))
+    assert f'<li class="warning" data-code="{code}">{escape(MESSAGES[code])}</li>' in html
+    assert html.index('id="warnings"') < html.index('id="photo-shown"')  # read before the result
+
+
+def test_a_good_photo_has_no_warnings(client, lesion_jpeg):
+    assert 'id="warnings"' not in html_of(submit_to_page(client, lesion_jpeg, gradcam=False))
+
+
+# --- triage: top three, malignant probability, referral -------------------------------------------------------
+
+def test_a_melanoma_shows_the_referral_line_with_its_measured_basis(client, eval_items):
+    item = first_of(eval_items, "mel")
+    expected = predict_skin_simple(item.read(), gradcam=False)
+    assert expected.referral is True
+    html = html_of(submit_to_page(client, item.read(), gradcam=False))
+    assert REFERRAL_SENTENCE in element_text(html, "referral").lower()
+    assert 'id="no-referral"' not in html
+    basis = element_text(html, "triage-basis")
+    triage = expected.triage
+    for figure in (triage["target_sensitivity"], triage["sensitivity"], triage["specificity"]):
+        assert f"{100 * figure:.1f}%" in basis
+    assert "specificity" in basis and f"{triage['negatives']} benign" in basis
+    assert f"{100 * triage['threshold']:.1f}%" in element_text(html, "referral")
+
+
+def test_a_vascular_lesion_shows_no_referral_line(client, eval_items):
+    item = first_of(eval_items, "vasc")
+    assert predict_skin_simple(item.read(), gradcam=False).referral is False
+    html = html_of(submit_to_page(client, item.read(), gradcam=False))
+    assert 'id="referral"' not in html and REFERRAL_SENTENCE not in html.lower()
+    assert "does not rule out skin cancer" in element_text(html, "no-referral")
+    assert submit_to_api(client, item.read(), gradcam="false").response.json()["referral"] is False
+
+
+def test_the_page_shows_the_top_three_and_the_malignant_probability(client, eval_items):
+    item = first_of(eval_items, "bcc")
+    expected = predict_skin_simple(item.read(), gradcam=False)
+    html = html_of(submit_to_page(client, item.read(), gradcam=False))
+    top_three = re.search(r'id="top-three".*?</ol>', html, re.S).group(0)
+    assert re.findall(r'data-code="(\w+)"', top_three) == [code for code, _ in expected.top_three()]
+    for _, probability in expected.top_three():
+        assert f"{100 * probability:.1f}%" in top_three
+    malignant = element_text(html, "malignant-probability")
+    assert f"{100 * expected.malignant_probability:.1f}%" in malignant
+    assert re.search(r"\(actinic keratosis[^()]* \+ basal cell carcinoma \+ melanoma\)", malignant), malignant
+
+
+# --- flip averaging -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env, ticked", [("true", True), ("false", False), (None, False)])
+def test_flip_average_box_follows_the_setting_and_says_what_it_costs(client, monkeypatch, env, ticked):
+    if env is not None:
+        monkeypatch.setenv("DERMAI_FLIP_AVERAGE", env)
+    html = client.get(reverse("upload")).content.decode()
+    box = re.search(r'<input[^>]*id="flip_average"[^>]*>', html).group(0)
+    assert ("checked" in box) is ticked
+    assert "four times slower, and slightly more accurate on held-out photos" in html
+
+
+def test_flip_averaging_through_the_api_uses_its_own_threshold(client, eval_items):
+    item = first_of(eval_items, "nv")
+    body = submit_to_api(client, item.read(), gradcam="false", flip_average="true").response.json()
+    expected = predict_skin_simple(item.read(), gradcam=False, flip_average=True)
+    assert body["flip_average"] is True and body["triage"] == expected.triage
+    assert body["probabilities"] == pytest.approx(expected.probabilities, abs=1e-5)
+    single = submit_to_api(client, item.read(), gradcam="false").response.json()
+    assert single["flip_average"] is False and single["triage"]["threshold"] != body["triage"]["threshold"]
+    assert list(Analysis.objects.values_list("flip_average", flat=True)) == [False, True]
+
+
+def test_flip_averaging_from_the_page(client, lesion_jpeg):
+    html = html_of(submit_to_page(client, lesion_jpeg, gradcam=False, flip_average=True))
+    assert "flip averaging on" in element_text(html, "report-meta")
+    assert Analysis.objects.get().flip_average is True
+
+
+# --- not a skin-lesion photo ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def judged_out_of_scope(monkeypatch):
+    judge_out_of_scope(monkeypatch)
+
+
+def test_out_of_scope_page_leads_with_it_and_withholds_the_diagnosis(client, lesion_jpeg, judged_out_of_scope):
+    html = html_of(submit_to_page(client, lesion_jpeg, gradcam=True))
+    lead = element_text(html, "out-of-scope")
+    assert lead.startswith("This photo does not look like a close-up of a skin lesion")
+    assert "0.930" in lead and "0.500" in lead
+    assert html.index('id="out-of-scope"') < html.index('id="disclaimer"') < html.index('id="photo-shown"')
+    assert 'id="diagnosis"' not in html and 'id="diagnosis-name"' not in html
+    withheld = re.search(r'<details id="withheld".*?</details>', html, re.S).group(0)
+    assert withheld.count('class="prob-bar"') == 7 and 'id="top-three"' in withheld
+    assert 'id="referral"' not in html and 'id="no-referral"' not in html  # no advice on a non-lesion
+    assert "No referral advice" in element_text(html, "no-advice")
+    assert "<title>DermAI: not a skin-lesion photo</title>" in html
+    assert Analysis.objects.get().out_of_scope is True
+
+
+def test_out_of_scope_api_still_answers_200_with_the_flag(client, lesion_jpeg, judged_out_of_scope):
+    outcome = submit_to_api(client, lesion_jpeg, gradcam="false")
+    body = outcome.response.json()
+    assert outcome.status == 200
+    assert (body["out_of_scope"], body["scope_score"], body["scope_threshold"]) == (True, 0.93, 0.5)
+    assert len(body["probabilities"]) == 7 and body["top_class"]
+    row = Analysis.objects.get()
+    assert (row.out_of_scope, row.scope_score) == (True, 0.93)
+
+
+def test_a_lesion_photo_is_in_scope(client, lesion_jpeg):
+    html = html_of(submit_to_page(client, lesion_jpeg, gradcam=False))
+    assert 'id="out-of-scope"' not in html and 'id="withheld"' not in html and 'id="diagnosis"' in html
+
+
+# --- the phone camera -----------------------------------------------------------------------------------------
+
+def test_form_offers_the_phone_camera_beside_the_file_chooser(client):
+    html = client.get(reverse("upload")).content.decode()
+    camera = re.search(r'<input[^>]*id="camera"[^>]*>', html).group(0)
+    assert 'type="file"' in camera and 'name="image"' in camera
+    assert 'accept="image/*"' in camera and 'capture="environment"' in camera
+    chooser = re.search(r'<input[^>]*id="photo"[^>]*>', html).group(0)
+    assert 'name="image"' in chooser and 'accept="image/*"' in chooser and "capture" not in chooser
+    assert re.search(r'<label[^>]*for="camera"[^>]*>Take a photo with the camera</label>', html)
+
+
+# --- not a skin-lesion photo, judged by the real engine --------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(NON_LESION_PHOTOS))
+def test_a_real_non_lesion_photo_is_out_of_scope(client, name):
+    photo = NON_LESION_PHOTOS[name]()
+    outcome = submit_to_api(client, photo, gradcam="false")
+    body = outcome.response.json()
+    assert outcome.status == 200 and body["out_of_scope"] is True
+    assert body["scope_score"] > body["scope_threshold"]
+    html = html_of(submit_to_page(client, photo, gradcam=False))
+    assert element_text(html, "out-of-scope").startswith("This photo does not look like a close-up of a skin lesion")
+    assert 'id="diagnosis"' not in html and 'id="withheld"' in html
+    assert list(Analysis.objects.values_list("out_of_scope", flat=True)) == [True, True]
+
+
+def test_real_lesion_photos_are_in_scope(client, eval_items):
+    for dx in ("mel", "nv", "vasc"):
+        body = submit_to_api(client, first_of(eval_items, dx).read(), gradcam="false").response.json()
+        assert body["out_of_scope"] is False and body["scope_score"] <= body["scope_threshold"]
