@@ -1,0 +1,45 @@
+"""What every generated document starts with (date, machine, exact command), and Markdown tables."""
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shown(path):
+    """A path as seen from the repository root when it lies inside it."""
+    path = Path(path).absolute()
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def command_line(argv=None):
+    """The command as typed from the repository root (e.g. `.venv/bin/python bench/engine.py ...`)."""
+    return shlex.join([shown(sys.executable), shown(sys.argv[0]), *(sys.argv[1:] if argv is None else argv)])
+
+
+def machine():
+    """Cores, architecture, kernel, Python and the load average (other work on the machine skews timings)."""
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, load average {load}")
+
+
+def header(title, argv=None):
+    """A document's title and provenance lines."""
+    return [f"# {title}", "",
+            f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()} by:", "",
+            "```", command_line(argv), "```", ""]
+
+
+def table(head, rows):
+    """A Markdown table from a header and rows of already formatted cells."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def number(value, spec=".3f"):
+    return "n/a" if value is None else format(value, spec)
