@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import os
 import pickle
 import sys
 import time
@@ -210,7 +211,9 @@ def build_backbone(out, split, precision, manifest):
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its whole SavedModel signature
         flat = convert_backbone(split.serving_backbone, precision)
     path = out / f"backbone_{precision}.tflite"
-    path.write_bytes(flat)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(flat)
+    os.replace(partial, path)  # a running server reading the old file never sees a half-written one
     return {**file_entry(path), "precision": precision,
             "quantization": {"fp32": "none", "fp16": "float16 weights",
                              "int8": "dynamic range (int8 weights, float activations)"}[precision]}

@@ -10,35 +10,16 @@ from dataclasses import asdict, dataclass, field
 
 from .inference import imaging, overlay
 from .inference.bundle import BundleError, MetadataError, class_infos, encode_metadata
-from .inference.engines import engine_loaded, get_engine
+from .inference.engines import get_engine
 from .inference.imaging import ImageError
 from .inference.quality import photo_warnings
+from .inference.switches import flip_average_enabled, gradcam_enabled, model_loaded
 from .inference.triage import needs_referral
 
 __all__ = ["predict_skin_simple", "model_loaded", "gradcam_enabled", "flip_average_enabled", "PredictionResult",
            "ImageError", "MetadataError", "BundleError"]
 
 DISPLAY_MAX_SIDE = int(os.environ.get("DERMAI_DISPLAY_MAX_SIDE", 640))
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _env_flag(name, default):
-    return os.environ.get(name, default).strip().lower() in _TRUE
-
-
-def gradcam_enabled():
-    """ENABLE_GRADCAM (default on): the switch for the heatmap when a caller does not choose."""
-    return _env_flag("ENABLE_GRADCAM", "true")
-
-
-def flip_average_enabled():
-    """DERMAI_FLIP_AVERAGE (default off): average the photo with its mirror images, at 4x the backbone cost."""
-    return _env_flag("DERMAI_FLIP_AVERAGE", "false")
-
-
-def model_loaded():
-    """Whether the model is in memory, without loading it."""
-    return engine_loaded()
 
 
 @dataclass

@@ -5,9 +5,8 @@ import threading
 
 from django.db import DatabaseError, connection
 
-from .AI_detection import gradcam_enabled, model_loaded
 from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos, read_manifest
-from .inference.engines import engine_name
+from .inference.switches import engine_name, gradcam_enabled, model_loaded
 from .inference.memory import budget_mb, process_memory
 from .models import Analysis
 from .services import history_write_failures
@@ -95,13 +94,13 @@ def _log_if_changed(problems):
             return
         _health_logged["problems"] = problems
     if problems:
-        logger.error("DermAI cannot serve analyses: %s", "; ".join(problems))
+        logger.error("/health/ is failing: %s", "; ".join(problems))
     else:
-        logger.info("DermAI is healthy again")
+        logger.info("/health/ is ok again")
 
 
 def health_problems():
-    """Why this process cannot serve analyses ([] when it can). Never loads the model.
+    """What /health/ must report ([] when healthy): the bundle and the database. Never loads the model.
 
     While the database is down, the count of analyses answered but not recorded comes with it, so nothing is
     lost silently; each problem is also logged (with what to do) when it first appears.

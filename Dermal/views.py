@@ -1,11 +1,12 @@
 """Thin views: validate with a form, call services and selectors, answer in HTML or JSON.
 
-Importing this module (as the URLconf and the upload-size middleware do when the worker starts) must not
-import the engine, NumPy or Pillow: selectors and the engine's switches are imported on first use.
+Importing this module (as the URLconf and the upload-size middleware do when the worker starts), or answering
+/health/ and /memory/, must not import the engine, NumPy or Pillow: selectors and the engine's switches use
+the standard library; services import the engine on the first analysis.
 """
 import base64
 import hmac
-from importlib import import_module
+import logging
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -17,22 +18,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import services
+from . import selectors, services
 from .forms import FLIP_AVERAGE_HELP, AnalysisForm, AnalysisPageForm, megabytes
+from .inference.switches import flip_average_enabled, gradcam_enabled
 
 
-class _LazyModule:
-    """A module imported on first attribute access."""
-
-    def __init__(self, name):
-        self._name = name
-
-    def __getattr__(self, attribute):
-        return getattr(import_module(self._name), attribute)
-
-
-selectors = _LazyModule("Dermal.selectors")
-ai_detection = _LazyModule("Dermal.AI_detection")
+logger = logging.getLogger("dermai")
 
 DISCLAIMER = ("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
               "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
@@ -50,6 +41,7 @@ class Refusal(Exception):
 
 
 def _unavailable(exc):
+    logger.error("the model is unavailable: %s", exc)  # the operator's cue: the message says what to do
     return Refusal(503, f"the model is unavailable: {exc}")
 
 
@@ -80,8 +72,8 @@ def _data_uri(mime, data):
 
 
 def _blank_page_form():
-    return AnalysisPageForm(manifest=_manifest(), initial={"gradcam": ai_detection.gradcam_enabled(),
-                                                           "flip_average": ai_detection.flip_average_enabled()})
+    return AnalysisPageForm(manifest=_manifest(), initial={"gradcam": gradcam_enabled(),
+                                                           "flip_average": flip_average_enabled()})
 
 
 def _form_page(request, form, refusal=None):
@@ -178,7 +170,8 @@ def health(request):
     problems = selectors.health_problems()
     if problems:
         return HttpResponse("\n".join(problems), status=503, content_type="text/plain; charset=utf-8")
-    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+    body = "\n".join(["ok", *filter(None, [selectors.history_write_note()])])  # past losses stay visible
+    return HttpResponse(body, content_type="text/plain; charset=utf-8")
 
 
 @require_safe

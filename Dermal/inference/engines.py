@@ -20,20 +20,9 @@ import numpy as np
 from .bundle import BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference
 from .head import NumpyHead, gradcam as numpy_gradcam
 from .scope import scope_score
+from .switches import engine_name, thread_count
 
-ENGINES = ("litert", "keras")
 MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
-
-
-def thread_count():
-    return max(1, int(os.environ.get("DERMAL_THREADS") or os.environ.get("OMP_NUM_THREADS") or 1))
-
-
-def engine_name():
-    name = (os.environ.get("DERMAL_ENGINE") or "litert").strip().lower()
-    if name not in ENGINES:
-        raise BundleError(f"DERMAL_ENGINE={name!r} is not one of {', '.join(ENGINES)}")
-    return name
 
 
 class Analysis(NamedTuple):
@@ -64,10 +53,13 @@ class LiteRTEngine(_Engine):
         super().__init__(directory, manifest, precision)
         self.head = NumpyHead(*load_head_description(directory, manifest))
         try:
-            self.interpreter = Interpreter(model_path=str(backbone_path), num_threads=threads)
+            # Loaded from bytes, not memory-mapped from the path: a bundle file replaced or truncated on disk
+            # under a running server must not pull pages out from under the model (SIGBUS). Same RSS.
+            self.interpreter = Interpreter(model_content=Path(backbone_path).read_bytes(), num_threads=threads)
             self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
+        except (ValueError, RuntimeError, OSError) as exc:
             raise BundleError(f"LiteRT cannot load {backbone_path} ({exc}): run quantize_model.py") from exc
+        _check_consistency(manifest, self.interpreter.get_input_details()[0]["shape"], self.head)
         self._input = self.interpreter.get_input_details()[0]["index"]
         # Outputs by rank, since LiteRT does not keep Keras's order: the feature map is 4-D, the scope
         # statistics (when the bundle has them) 2-D.
@@ -99,6 +91,17 @@ class LiteRTEngine(_Engine):
         if gradcam:
             cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))
         return Analysis(probs[0], cam, self.score(statistics))
+
+
+def _check_consistency(manifest, input_shape, head):
+    """The manifest must describe the backbone and head it ships with, or answers would be silently wrong."""
+    declared = (manifest["input"]["height"], manifest["input"]["width"])
+    if tuple(input_shape[1:3]) != declared:
+        raise BundleError(f"manifest.json declares a {declared} input but the backbone takes "
+                          f"{tuple(input_shape[1:3])}: run quantize_model.py")
+    if head.output_size != len(manifest["classes"]):
+        raise BundleError(f"manifest.json lists {len(manifest['classes'])} classes but the head outputs "
+                          f"{head.output_size}: run quantize_model.py")
 
 
 class KerasEngine(_Engine):

@@ -46,6 +46,15 @@ class NumpyHead:
         for layer in layers:
             if layer.get("activation", "linear") not in ACTIVATIONS or layer["op"] not in _FORWARD:
                 raise ValueError(f"head layer {layer['name']!r}: unsupported {layer['op']}/{layer.get('activation')}")
+        self.output_size = self._output_size(layers)
+
+    def _output_size(self, layers):
+        """Classes the head scores: the width of the last dense layer on the way to the output."""
+        names = {layer["name"]: layer for layer in layers}
+        layer = layers[-1]
+        while layer["op"] != "dense":
+            layer = names[layer["inputs"][0]]
+        return self.weights[f"{layer['name']}/kernel"].shape[1]
 
     def forward(self, pooled, meta=None):
         """(probabilities, logits, trace); the trace feeds `pooled_gradient`."""

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from Dermal.inference import engines
+from Dermal.inference import engines, switches
 from Dermal.inference.bundle import BundleError
 
 
@@ -55,9 +55,9 @@ def lesion_jpeg_path():
 def test_threads_follow_dermal_threads_then_omp(monkeypatch):
     monkeypatch.delenv("DERMAL_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert engines.thread_count() == 3
+    assert switches.thread_count() == 3
     monkeypatch.setenv("DERMAL_THREADS", "2")
-    assert engines.thread_count() == 2
+    assert switches.thread_count() == 2
 
 
 def test_unknown_engine_is_a_clear_error(fresh_engine):

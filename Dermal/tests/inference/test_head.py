@@ -67,3 +67,10 @@ def test_gradcam_is_relu_of_weighted_maps_scaled_to_one():
 def test_gradcam_of_an_all_negative_map_is_zero_not_nan():
     cam = gradcam(np.ones((4, 4, 3), np.float32), -np.ones(3))
     assert not np.isnan(cam).any() and cam.max() == 0
+
+
+def test_output_size_is_the_last_dense_width(head):
+    assert head.output_size == 5
+    through_activation = [*LAYERS[:-1], {**LAYERS[-1], "activation": "linear"},
+                          {"name": "soft", "op": "activation", "activation": "softmax", "inputs": ["out"]}]
+    assert NumpyHead(through_activation, WEIGHTS).output_size == 5

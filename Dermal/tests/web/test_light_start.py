@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-HEAVY = ("numpy", "PIL", "simplejpeg", "Dermal.AI_detection", "Dermal.inference.bundle", "Dermal.selectors")
+HEAVY = ("numpy", "PIL", "simplejpeg", "ai_edge_litert", "Dermal.AI_detection", "Dermal.inference.engines")
 
 PROBE = """
 import json, sys
@@ -14,11 +14,15 @@ django.setup()
 import dermai.urls, Dermal.urls, Dermal.admin, Dermal.forms, Dermal.services, Dermal.views
 from django.core.wsgi import get_wsgi_application
 get_wsgi_application()  # the middleware chain, as Gunicorn's worker loads it
+from django.test import Client
+client = Client()
+assert client.get("/health/", secure=True).status_code in (200, 503)  # Render polls it from the start
+assert client.get("/memory/", secure=True).json()["model_loaded"] is False
 print(json.dumps(sorted(name for name in %r if name in sys.modules)))
 """ % (HEAVY,)
 
 
-def test_starting_the_web_layer_imports_neither_numpy_nor_pillow_nor_the_engine(tmp_path):
+def test_starting_and_health_checks_import_neither_numpy_nor_pillow_nor_the_engine(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "testserver",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}", "DJANGO_SETTINGS_MODULE": "dermai.settings"}
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
