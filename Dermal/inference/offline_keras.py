@@ -97,16 +97,15 @@ class SplitModel:
         values = {self.image_name: fresh}
         for layer, inputs in graph[:pool_at]:
             if inputs and all(n in values for n in inputs):
-                values[layer.name] = layer(*(values[n] for n in inputs))
+                values[layer.name] = _call_exposing(layer, layer.output, [values[n] for n in inputs],
+                                                    scope_layers, values)
         (source,) = graph[pool_at][1]
         fmap = values[source]
-        inner_names = [n for n in scope_layers if n not in values]
-        if isinstance(self.pool_layer, keras.Model):
-            inner_outputs = [self.pool_layer.get_layer(n).output for n in inner_names]
-            fmap, *inner = keras.Model(self.pool_layer.inputs, [self.pool_layer.layers[-1].input, *inner_outputs])(fmap)
-            values.update(zip(inner_names, inner))
-        elif inner_names:
-            raise UnsupportedModel(f"scope layers not on the image path: {', '.join(inner_names)}")
+        if isinstance(self.pool_layer, keras.Model):  # a CNN ending in its own pooling: stop before it
+            fmap = _call_exposing(self.pool_layer, self.pool_layer.layers[-1].input, [fmap], scope_layers, values)
+        missing = [n for n in scope_layers if n not in values]
+        if missing:
+            raise UnsupportedModel(f"scope layers not on the image path: {', '.join(missing)}")
         backbone = keras.Model(fresh, fmap, name="backbone")
         if not scope_layers:
             return backbone, backbone, []
@@ -175,6 +174,21 @@ class SplitModel:
         cam = tf.nn.relu(tf.reduce_sum(fmap * weights[:, None, None, :], axis=-1))[0].numpy()
         peak = cam.max()
         return probs[0].numpy().astype(np.float64), (cam / peak if peak > 0 else cam)
+
+
+def _call_exposing(layer, output, args, names, values):
+    """Call `layer` on `args` for its `output`; for a nested model, also put the outputs of its inner layers
+    named in `names` into `values` (the scope layers live inside the CNN)."""
+    inner = [n for n in names if isinstance(layer, keras.Model) and _has_layer(layer, n)]
+    if not inner and output is layer.output:
+        return layer(*args)
+    first, *rest = keras.Model(layer.inputs, [output, *(layer.get_layer(n).output for n in inner)])(*args)
+    values.update(zip(inner, rest))
+    return first
+
+
+def _has_layer(model, name):
+    return any(layer.name == name for layer in model.layers)
 
 
 def _channel_statistics(tensor):

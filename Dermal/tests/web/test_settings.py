@@ -98,7 +98,9 @@ def test_upload_limits_from_the_environment():
 PRODUCTION_REQUESTS = """
 import django
 django.setup()
+from django.core.management import call_command
 from django.test import Client
+call_command("collectstatic", interactive=False, verbosity=0)  # as build.sh does: pages need its manifest
 client = Client()
 print(client.get("/health/").status_code, client.get("/").status_code, client.get("/")["Location"],
       client.get("/", secure=True).status_code, client.get("/", secure=True)["Strict-Transport-Security"])
