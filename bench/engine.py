@@ -10,7 +10,8 @@ DERMAL_ENGINE=keras); fp32/fp16/int8 are the bundle's LiteRT backbones with the 
 call goes through predict_skin_simple (decode, preprocess, model, overlay rendering), on the same real photos.
 
 Each path runs in three fresh processes: Grad-CAM on with 1 thread (import, load, first prediction, warm
-latency, peak RSS, throughput), Grad-CAM off with 1 thread, and Grad-CAM on with 2 threads (throughput).
+latency, peak RSS, throughput), Grad-CAM off with 1 thread, and Grad-CAM on with 2 threads (throughput);
+the LiteRT paths a fourth, Grad-CAM on with flip averaging (DERMAI_FLIP_AVERAGE), 1 thread.
 Threads: DERMAL_THREADS (LiteRT), OMP/OPENBLAS/MKL_NUM_THREADS (NumPy, oneDNN) and TF_NUM_INTRAOP_THREADS /
 TF_NUM_INTEROP_THREADS (TensorFlow) are all set to the count. Every figure is also given as a ratio to the
 first path (keras when it runs), measured in the same run so machine noise cancels.
@@ -27,13 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import header, number, shown, table  # noqa: E402
+from bench.report import SERVICE_END, SERVICE_START, header, number, service_span, shown, table  # noqa: E402
 
 PATHS = ("keras", "fp32", "fp16", "int8")
 THREAD_VARIABLES = ("DERMAL_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-# (key, Grad-CAM, threads) of the fresh processes each path runs in
-RUNS = (("cam_1t", True, 1), ("nocam_1t", False, 1), ("cam_2t", True, 2))
+# (key, Grad-CAM, threads, flip averaging) of the fresh processes each path runs in
+RUNS = (("cam_1t", True, 1, False), ("nocam_1t", False, 1, False), ("cam_2t", True, 2, False),
+        ("flip_1t", True, 1, True))
+FLIP_RUN = "flip_1t"  # LiteRT paths only: keras at four times its 1.5 s per photo would add ~5 minutes
 # The figures of the report: (label, run, field, format, higher is better)
 COLUMNS = (
     ("import s", "cam_1t", "import_s", ".2f", False),
@@ -48,14 +51,14 @@ COLUMNS = (
     ("peak RSS MB, Grad-CAM off", "nocam_1t", "peak_rss_mb", ".0f", False),
     ("images/s, 1 thread", "cam_1t", "images_per_s", ".2f", True),
     ("images/s, 2 threads", "cam_2t", "images_per_s", ".2f", True),
+    ("warm median s, flip averaging, Grad-CAM on", FLIP_RUN, "warm_median_s", ".3f", False),
+    ("warm p95 s, flip averaging, Grad-CAM on", FLIP_RUN, "warm_p95_s", ".3f", False),
+    ("warm CPU s per image, flip averaging", FLIP_RUN, "warm_cpu_median_s", ".3f", False),
 )
 HEADLINE_FIELDS = ("peak_rss_mb", "warm_median_s", "warm_cpu_median_s")
-SERVICE_START = "<!-- service-view: produced by test_before_deploy.py; bench/engine.py keeps this section -->"
-SERVICE_END = "<!-- /service-view -->"
 SERVICE_PLACEHOLDER = """## Whole service (Gunicorn): requests/s and peak summed RSS under 1, 2 and 4 clients
 
-Produced by the pre-deploy proof script `test_before_deploy.py` (default configuration, and the largest number
-of workers that fits 512 MB), not by bench/engine.py. Pending: that script writes its table here."""
+Pending: `.venv/bin/python bench/service.py` writes its table here."""
 
 
 def percentile(sorted_values, share):
@@ -63,7 +66,7 @@ def percentile(sorted_values, share):
     return sorted_values[min(len(sorted_values) - 1, round(share * (len(sorted_values) - 1)))]
 
 
-def measure(images, gradcam, count):
+def measure(images, gradcam, flip_average, count):
     """Runs inside the fresh process: the figures of one path with one setting."""
     started = time.perf_counter()
     from Dermal.AI_detection import predict_skin_simple
@@ -74,16 +77,17 @@ def measure(images, gradcam, count):
     items = load_labelled(images)
     photos = [items[i % len(items)].read() for i in range(count + 1)]
     started = time.perf_counter()
-    first = predict_skin_simple(photos[0], gradcam=gradcam)
+    first = predict_skin_simple(photos[0], gradcam=gradcam, flip_average=flip_average)
     first_call = time.perf_counter() - started
     warm, cpu = [], []
     for photo in photos[1:]:
         started, cpu_started = time.perf_counter(), time.process_time()
-        predict_skin_simple(photo, gradcam=gradcam)
+        predict_skin_simple(photo, gradcam=gradcam, flip_average=flip_average)
         warm.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
     warm.sort()
-    return {"engine": first.engine, "precision": first.precision, "gradcam": gradcam, "warm_calls": count,
+    return {"engine": first.engine, "precision": first.precision, "gradcam": gradcam,
+            "flip_average": first.flip_average, "warm_calls": count,
             "import_s": round(imported, 3), "load_s": round(first.timings["load"], 3),
             "first_prediction_s": round(first_call - first.timings["load"], 3),
             "warm_median_s": round(statistics.median(warm), 4), "warm_p95_s": round(percentile(warm, 0.95), 4),
@@ -92,7 +96,7 @@ def measure(images, gradcam, count):
             "tensorflow_imported": "tensorflow" in sys.modules}
 
 
-def run_worker(path, gradcam, threads, args):
+def run_worker(path, gradcam, threads, flip_average, args):
     """One fresh process for one path and setting; returns its figures."""
     env = dict(os.environ, DERMAL_BUNDLE_DIR=str(args.bundle.resolve()), TF_CPP_MIN_LOG_LEVEL="3",
                DERMAL_ENGINE="keras" if path == "keras" else "litert",
@@ -101,25 +105,34 @@ def run_worker(path, gradcam, threads, args):
         env["DERMAL_PRECISION"] = path
     command = [sys.executable, __file__, "--worker", "--images", str(args.images.resolve()),
                "--count", str(args.count)]
-    if gradcam:
-        command.append("--gradcam")
+    command += ["--gradcam"] * gradcam + ["--flip-average"] * flip_average
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
-        sys.exit(f"the {path} worker (Grad-CAM {'on' if gradcam else 'off'}, {threads} thread(s)) failed:\n"
+        sys.exit(f"the {path} worker (Grad-CAM {'on' if gradcam else 'off'}, {threads} thread(s), flip averaging "
+                 f"{'on' if flip_average else 'off'}) failed:\n"
                  + done.stderr[-3000:])
     return {"threads": threads, **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def run_path(path, args):
     runs = {}
-    for key, gradcam, threads in RUNS:
-        runs[key] = run_worker(path, gradcam, threads, args)
+    for key, gradcam, threads, flip_average in RUNS:
+        if flip_average and path == "keras":
+            continue
+        runs[key] = run_worker(path, gradcam, threads, flip_average, args)
         print(f"  {path} {key}: {json.dumps(runs[key])}", file=sys.stderr)
     return {"path": path, "runs": runs}
 
 
 def figure(result, run, field):
-    return result["runs"][run][field]
+    """A path's figure, or None for a run it skips (keras has no flip-averaging run)."""
+    return result["runs"].get(run, {}).get(field)
+
+
+def ratio(value, base, higher):
+    if value is None or base is None:
+        return None
+    return round(value / base if higher else base / value, 2)
 
 
 def with_ratios(results):
@@ -128,9 +141,7 @@ def with_ratios(results):
     for result in results:
         result["ratio_to"] = base["path"]
         result["ratios"] = {
-            label: round(figure(result, run, f) / figure(base, run, f) if higher else
-                         figure(base, run, f) / figure(result, run, f), 2)
-            for label, run, f, _, higher in COLUMNS}
+            label: ratio(figure(result, run, f), figure(base, run, f), higher) for label, run, f, _, higher in COLUMNS}
     return results
 
 
@@ -139,7 +150,8 @@ def figures_table(results):
     rows = []
     for label, run, field, spec, _ in COLUMNS:
         cells = [number(figure(r, run, field), spec) for r in results]
-        rows.append([label, cells[0], *(f"{c} ({r['ratios'][label]:.2f}x)" for c, r in zip(cells[1:], results[1:]))])
+        rows.append([label, cells[0], *(f"{c} ({number(r['ratios'][label], '.2f')}x)" if r['ratios'][label] else c
+                                        for c, r in zip(cells[1:], results[1:]))])
     return table(["figure", *(r["path"] for r in results)], rows)
 
 
@@ -155,10 +167,24 @@ def headline(results):
     return lines
 
 
+def flip_lines(results):
+    """Per LiteRT path: the flip-averaged warm call against the single pass, both Grad-CAM on, 1 thread."""
+    lines = []
+    for r in results:
+        flipped, single = figure(r, FLIP_RUN, "warm_median_s"), figure(r, "cam_1t", "warm_median_s")
+        if flipped is not None:
+            p95 = figure(r, FLIP_RUN, "warm_p95_s")
+            lines.append(f"- **{r['path']}**: warm median {flipped:.3f} s (p95 {p95:.3f} s, "
+                         f"CPU {figure(r, FLIP_RUN, 'warm_cpu_median_s'):.3f} s) with flip averaging against "
+                         f"{single:.3f} s without: {flipped / single:.1f}x the whole call.")
+    return lines
+
+
 def service_section(previous):
-    """The whole-service section as test_before_deploy.py last wrote it, or the placeholder."""
-    if previous and SERVICE_START in previous and SERVICE_END in previous:
-        return previous[previous.index(SERVICE_START):previous.index(SERVICE_END) + len(SERVICE_END)]
+    """The whole-service section as bench/service.py last wrote it, or the placeholder."""
+    span = service_span(previous)
+    if span:
+        return previous[span[0]:span[1]]
     return f"{SERVICE_START}\n{SERVICE_PLACEHOLDER}\n{SERVICE_END}"
 
 
@@ -187,12 +213,18 @@ def document(results, args, previous, load_at_start):
         "- Peak RSS: the process's VmHWM at the end (kernel high-water mark, catches spikes). images/s: warm "
         "sequential calls with Grad-CAM on, with 1 and with 2 threads (DERMAL_THREADS, OMP/OPENBLAS/MKL_NUM_THREADS, "
         "TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS all set to the count). The service runs 1 thread "
-        "(render.yaml).", "",
+        "(render.yaml).",
+        "- Flip averaging (DERMAI_FLIP_AVERAGE=true, or predict_skin_simple(flip_average=True)): the photo and "
+        "its three mirror images go through the backbone and the probabilities are averaged; Grad-CAM stays the "
+        "photo's own. Measured for the LiteRT paths only (keras would take ~4x its 1.5 s per photo), 1 thread, "
+        "Grad-CAM on, in its own fresh process. Its effect on accuracy is in docs/EVALUATION.md.", "",
         f"## Per path (in brackets: the ratio to {results[0]['path']} in the same run; above 1x is better)", "",
         *figures_table(results), "",
     ]
     if len(results) > 1:
         lines += ["## Headline", "", *headline(results), ""]
+    if flip_lines(results):
+        lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, off by default)", "", *flip_lines(results), ""]
     lines += [service_section(previous), ""]
     return "\n".join(lines)
 
@@ -208,13 +240,14 @@ def parse_args(argv):
     parser.add_argument("--markdown", type=Path, help="write the Markdown report here (e.g. docs/BENCHMARKS.md)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--gradcam", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--flip-average", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        print(json.dumps(measure(args.images, args.gradcam, args.count)))
+        print(json.dumps(measure(args.images, args.gradcam, args.flip_average, args.count)))
         return 0
     from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR
     from Dermal.inference.datasets import EVAL_DIR

@@ -29,12 +29,15 @@ from Dermal.inference import evaluation as ev  # noqa: E402
 from Dermal.inference import imaging  # noqa: E402
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, class_infos, encode_metadata  # noqa: E402
 from Dermal.inference.datasets import EVAL_DIR, HELDOUT_DIR, load_labelled  # noqa: E402
-from Dermal.inference.engines import LiteRTEngine  # noqa: E402
-from quantize_model import PRECISIONS, keras_probabilities as keras_predict  # noqa: E402
+from Dermal.inference.engines import MIRRORS, LiteRTEngine  # noqa: E402
+from Dermal.inference.triage import threshold_for_sensitivity  # noqa: E402
+from quantize_model import PRECISIONS, REFERRAL_SENSITIVITY, keras_probabilities as keras_predict  # noqa: E402
 
 KERAS = "keras"
 VARIANTS = ("given", "unknown")
 MELANOMA, NEVUS = "mel", "nv"
+HELDOUT = "derm_heldout"
+MODES = ("single", "flip_average")  # the manifest's triage modes: one pass, or the photo and its mirrors averaged
 TILE_SIDE = 180  # px, the long side of each example in the Grad-CAM grid: small, as a derived work should be
 SEEN_CAVEAT = ("**derm_eval images are likely seen in training**: they come from HAM10000's training pool and "
                "sklesion's own train/test split is not published, so these figures show parity between the "
@@ -79,14 +82,18 @@ def prepare(name, directory, limit, manifest):
     return Dataset(name, directory, items, samples)
 
 
-def keras_probabilities(manifest, datasets):
-    """{(dataset, variant): probabilities} of the original Keras model."""
+def keras_probabilities(manifest, datasets, flip_dataset):
+    """({(dataset, variant): probabilities} of the original Keras model, its flip-averaged probabilities on
+    `flip_dataset` with metadata given)."""
     from Dermal.inference.engines import keras_source_path
     from Dermal.inference.offline_keras import SplitModel, load_keras_model
 
     split = SplitModel(load_keras_model(keras_source_path(manifest)))
-    return {(d.name, v): keras_predict(split, [(s.batch, s.metas[v], s.dx) for s in d.samples])
-            for d in datasets for v in VARIANTS}
+    probabilities = {(d.name, v): keras_predict(split, [(s.batch, s.metas[v], s.dx) for s in d.samples])
+                     for d in datasets for v in VARIANTS}
+    mirrored = [keras_predict(split, [(mirror(s.batch), s.metas["given"], s.dx) for s in flip_dataset.samples])
+                for mirror in MIRRORS]
+    return probabilities, np.mean([probabilities[flip_dataset.name, "given"], *mirrored], axis=0)
 
 
 def bundle_engine(bundle, precision, threads):
@@ -100,14 +107,42 @@ def bundle_probabilities(engine, datasets):
             for d in datasets for v in VARIANTS}
 
 
-def melanoma_vs_nevus(probs, truth, classes, rounds):
-    """AUC of P(melanoma) between the melanoma and nevus images, with its bootstrap 95% interval."""
+def flip_and_scope(engine, dataset):
+    """(flip-averaged probabilities, out-of-scope scores) of one backbone on `dataset`, metadata given: one
+    flip-averaged analysis per photo gives both (the scope score is the photo's own)."""
+    analyses = [engine.analyse(s.batch, s.metas["given"], False, True) for s in dataset.samples]
+    return np.stack([a.probabilities for a in analyses]), np.array([a.scope_score for a in analyses], dtype=float)
+
+
+def melanoma_nevus_scores(probs, truth, classes):
+    """(P(melanoma) of the melanoma and nevus images, which are melanomas), or None without both kinds."""
     chosen = np.isin(truth, [MELANOMA, NEVUS])
     positive = np.asarray(truth)[chosen] == MELANOMA
     if positive.all() or not positive.any():
+        return None
+    return probs[chosen, classes.index(MELANOMA)], positive
+
+
+def melanoma_vs_nevus(probs, truth, classes, rounds):
+    """AUC of P(melanoma) between the melanoma and nevus images, with its bootstrap 95% interval."""
+    chosen = melanoma_nevus_scores(probs, truth, classes)
+    if chosen is None:
         return None, None
-    scores = probs[chosen, classes.index(MELANOMA)]
+    scores, positive = chosen
     return ev.roc_auc(scores, positive), ev.bootstrap_auc_interval(scores, positive, rounds=rounds)
+
+
+def paired_auc_difference(single, flipped, positive, rounds, seed=0):
+    """Bootstrap 95% interval of AUC(flipped) - AUC(single), both computed on the same resampled photos
+    (positives and negatives resampled separately), so the photos' own difficulty cancels."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(positive), np.flatnonzero(~positive)
+    differences = []
+    for _ in range(rounds):
+        chosen = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
+        differences.append(ev.roc_auc(flipped[chosen], positive[chosen]) - ev.roc_auc(single[chosen], positive[chosen]))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def figures(probs, truth, classes, reference, rounds):
@@ -243,7 +278,152 @@ def dataset_section(report, name, models, classes, caveat):
     return lines
 
 
-def document(report, models, classes, args, manifest, default):
+def flip_effect(probabilities, dataset, flipped, models, classes, rounds):
+    """{model: figures with flip averaging, plus the paired bootstrap interval of the AUC change} on the
+    held-out photos, metadata given."""
+    truth = [s.dx for s in dataset.samples]
+    effect = {}
+    for m in models:
+        flip = figures(flipped[m], truth, classes, flipped[KERAS], rounds)
+        single = melanoma_nevus_scores(probabilities[m][dataset.name, "given"], truth, classes)
+        both = melanoma_nevus_scores(flipped[m], truth, classes)
+        if single and both:
+            flip["auc_change_interval"] = paired_auc_difference(single[0], both[0], single[1], rounds)
+        effect[m] = flip
+    return effect
+
+
+def malignant_scores(probs, classes_info):
+    """The summed malignant probability per photo: the referral score."""
+    return probs[:, [i for i, c in enumerate(classes_info) if c["malignant"]]].sum(axis=1)
+
+
+def triage_check(manifest, dataset, scores_by_mode, precision):
+    """Per mode: the manifest's referral threshold with its sensitivity and specificity, the same threshold
+    applied to this run's scores, and the threshold this run would choose."""
+    malignant = {c["code"] for c in manifest["classes"] if c["malignant"]}
+    positive = np.array([s.dx in malignant for s in dataset.samples])
+    if positive.all() or not positive.any():
+        return {}  # a few photos (--heldout-limit) may hold one kind only: no threshold to choose
+    stored = (manifest["backbones"].get(precision) or {}).get("triage") or {}
+    checks = {}
+    for mode, scores in scores_by_mode.items():
+        entry = stored.get(mode)
+        target = (entry or {}).get("target_sensitivity", REFERRAL_SENSITIVITY)
+        check = {"manifest": entry, "rechosen": threshold_for_sensitivity(scores, positive, target)}
+        if entry:
+            flagged = scores >= entry["threshold"]
+            check["at_manifest_threshold"] = {"sensitivity": float(flagged[positive].mean()),
+                                              "specificity": float((~flagged[~positive]).mean())}
+        checks[mode] = check
+    return checks
+
+
+def scope_check(manifest, precision, scores):
+    """The manifest's out-of-scope threshold and held-out flag rate, and the rate re-measured in this run."""
+    entry = (manifest["backbones"].get(precision) or {}).get("scope")
+    if entry is None or scores is None or np.isnan(scores).any():
+        return None
+    return {"threshold": entry["threshold"], "layers": entry["layers"], "reference": entry.get("reference"),
+            "manifest_flagged": entry.get("heldout_lesions_flagged"),
+            "measured_flagged": float(np.mean(scores > entry["threshold"])), "images": len(scores)}
+
+
+def heldout_extras(manifest, dataset, probabilities, flipped, scope_scores, models, classes, rounds):
+    """Flip averaging's effect, the referral triage and the scope gate on the held-out photos."""
+    def referral_scores(m):
+        return {"single": malignant_scores(probabilities[m][dataset.name, "given"], manifest["classes"]),
+                "flip_average": malignant_scores(flipped[m], manifest["classes"])}
+
+    return {"flip_average": flip_effect(probabilities, dataset, flipped, models, classes, rounds),
+            "triage": {m: triage_check(manifest, dataset, referral_scores(m), m) for m in models},
+            "scope": {p: scope_check(manifest, p, scores) for p, scores in scope_scores.items()}}
+
+
+def flip_table(report, effect, models):
+    head = ["model", "accuracy single", "accuracy flip-averaged", "mel-vs-nv AUC single [95% CI]",
+            "mel-vs-nv AUC flip-averaged [95% CI]", "AUC change [paired 95% CI]", "top-1 agreement with keras (flip)"]
+    rows = []
+    for m in models:
+        single, flip = row(report, HELDOUT, m, "given"), effect[m]
+        change = "n/a"
+        if single["mel_vs_nv_auc"] is not None and "auc_change_interval" in flip:
+            low, high = flip["auc_change_interval"]
+            change = f"{flip['mel_vs_nv_auc'] - single['mel_vs_nv_auc']:+.3f} [{low:+.3f}, {high:+.3f}]"
+        rows.append([m, number(single["accuracy"]), number(flip["accuracy"]), auc_cell(single), auc_cell(flip),
+                     change, "reference" if m == KERAS else number(flip["agreement_with_keras"])])
+    return table(head, rows)
+
+
+def sens_spec(entry):
+    return f"{entry['sensitivity']:.3f} / {entry['specificity']:.3f}" if entry else "n/a"
+
+
+def triage_matches(triage, tolerance=1e-3):
+    """Whether every stored threshold and its sensitivity and specificity were reproduced in this run."""
+    checks = [c for modes in triage.values() for c in modes.values() if c["manifest"]]
+    return bool(checks) and all(
+        abs(c["rechosen"]["threshold"] - c["manifest"]["threshold"]) <= tolerance * c["manifest"]["threshold"]
+        and all(abs(c["at_manifest_threshold"][k] - c["manifest"][k]) <= tolerance
+                for k in ("sensitivity", "specificity"))
+        for c in checks)
+
+
+def triage_table(triage):
+    head = ["model", "mode", "threshold (manifest)", "sensitivity / specificity (manifest)",
+            "sensitivity / specificity re-measured at that threshold", "threshold re-chosen in this run",
+            "positives / negatives"]
+    rows = []
+    for m, checks in triage.items():
+        for mode, c in checks.items():
+            stored = c["manifest"]
+            rows.append([m, mode.replace("_", " "), number(stored["threshold"], ".4f") if stored else "n/a",
+                         sens_spec(stored), sens_spec(c.get("at_manifest_threshold")),
+                         f"{c['rechosen']['threshold']:.4f} ({sens_spec(c['rechosen'])})",
+                         f"{c['rechosen']['positives']} / {c['rechosen']['negatives']}"])
+    return table(head, rows)
+
+
+def scope_table(scope):
+    head = ["model", "threshold", "layers", "held-out lesions flagged (manifest)", "re-measured"]
+    return table(head, [[m, f"{c['threshold']:.3f}", ", ".join(c["layers"]), number(c["manifest_flagged"], ".3f"),
+                         f"{c['measured_flagged']:.3f} ({round(c['measured_flagged'] * c['images'])} of {c['images']})"]
+                        for m, c in scope.items() if c])
+
+
+def flip_section(report, effect, models):
+    return ["## Flip averaging on held-out photos (metadata given)", "",
+            "Flip averaging (DERMAI_FLIP_AVERAGE=true) runs the photo and its three mirror images (left-right, "
+            "up-down, both) through the backbone and averages the probabilities: four times the backbone cost "
+            "(latency in docs/BENCHMARKS.md). Keras: model.predict on the same four images. The AUC change's "
+            "interval is a paired bootstrap (the same resampled photos for both), so it is narrower than the two "
+            "AUCs' own intervals suggest.", "",
+            *flip_table(report, effect, models), "", ISIC_CREDIT, ""]
+
+
+def triage_section(triage, scope, heldout_images):
+    return ["## Referral triage and the out-of-scope gate (held out)", "",
+            "Referral: the app suggests a dermatologist when the summed probability of the malignant classes "
+            "(akiec, bcc, mel) reaches the bundle's threshold, chosen per precision and mode as the highest "
+            "threshold keeping sensitivity at 0.9 or more. **The threshold is chosen and measured on the same "
+            f"{heldout_images} derm_heldout photos**, so its sensitivity and specificity are optimistic "
+            "estimates: an independent set of photos is needed for an unbiased estimate. The columns read the "
+            "bundle manifest (written by quantize_model.py) and re-measure the same threshold on this run's "
+            "probabilities; the last threshold column is what this run would choose (they should match; keras "
+            "has no stored threshold).", "",
+            *triage_table(triage), "",
+            f"Manifest reproduced by this run (threshold within 0.1%, sensitivity and specificity within 0.001): "
+            f"**{'yes' if triage_matches(triage) else 'no'}**.", "",
+            "Out-of-scope gate: its lesion reference and threshold (the 97th percentile of leave-one-out scores) "
+            "come from the derm_eval photos; the flag rate is measured on the derm_heldout lesion photos, which "
+            "it never saw (target: at most 5%), both as stored in the manifest and re-measured here. On "
+            "non-lesion photos (scikit-image's sample photos plus generated noise, a text document and a flat "
+            "gradient) Dermal/tests/inference/test_scope.py measures the flag rate: 93.1% of 29 for int8 when "
+            "last run (it requires at least 90%).", "",
+            *scope_table(scope), "", ISIC_CREDIT, ""]
+
+
+def document(report, models, classes, args, manifest, default, extras):
     source = manifest["source"]
     heldout = report["derm_heldout"]
     heldout_caveat = (f"Never seen in training (ISIC ids outside HAM10000), but only {heldout['images']} images of "
@@ -269,6 +449,8 @@ def document(report, models, classes, args, manifest, default):
         *dataset_section(report, "derm_eval", models, classes, SEEN_CAVEAT),
         "## derm_heldout (ISIC Archive) - never seen", "",
         *dataset_section(report, "derm_heldout", models, classes, heldout_caveat),
+        *flip_section(report, extras["flip_average"], models),
+        *triage_section(extras["triage"], extras["scope"], heldout["images"]),
         "## What the metadata adds (given minus unknown)", "",
         *metadata_table(report, models), "",
         "(derm_eval: likely seen in training; derm_heldout: never seen.)", "",
@@ -305,18 +487,24 @@ def main(argv=None):
     precisions = [p for p in reversed(PRECISIONS) if p in manifest["backbones"]]  # the closest to keras first
     datasets = [prepare("derm_eval", args.images, args.limit, manifest),
                 prepare("derm_heldout", args.heldout, args.heldout_limit, manifest)]
-    probabilities = {KERAS: keras_probabilities(manifest, datasets)}
+    heldout = datasets[1]
+    keras_probs, keras_flipped = keras_probabilities(manifest, datasets, heldout)
+    probabilities, flipped, scope_scores = {KERAS: keras_probs}, {KERAS: keras_flipped}, {}
     for precision in precisions:
-        probabilities[precision] = bundle_probabilities(bundle_engine(args.bundle, precision, args.threads), datasets)
+        engine = bundle_engine(args.bundle, precision, args.threads)
+        probabilities[precision] = bundle_probabilities(engine, datasets)
+        flipped[precision], scope_scores[precision] = flip_and_scope(engine, heldout)
     models = [KERAS, *precisions]
     report = evaluate(datasets, probabilities, models, classes, args.bootstrap)
+    extras = heldout_extras(manifest, heldout, probabilities, flipped, scope_scores, models, classes, args.bootstrap)
     args.out.mkdir(parents=True, exist_ok=True)
     confusion_picture(report, default, classes, args.out / f"confusion_{default}.png")
     grid_picture(datasets[0], args.bundle, default, classes, args.out / "gradcam_examples.png")
-    (args.out / "EVALUATION.md").write_text(document(report, models, classes, args, manifest, default))
+    (args.out / "EVALUATION.md").write_text(document(report, models, classes, args, manifest, default, extras))
     provenance = {"command": command_line(), "machine": machine(), "bundle": shown(args.bundle),
                   "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    (args.out / "evaluation.json").write_text(json.dumps({**provenance, **report}, indent=1) + "\n")
+    (args.out / "evaluation.json").write_text(json.dumps({**provenance, **report, "heldout_extras": extras},
+                                                         indent=1, default=float) + "\n")
     print("\n".join(headline(report, models)))
     print(f"wrote {args.out}/EVALUATION.md, evaluation.json and pictures in {time.time() - started:.0f} s")
     return 0

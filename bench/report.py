@@ -43,3 +43,26 @@ def table(head, rows):
 
 def number(value, spec=".3f"):
     return "n/a" if value is None else format(value, spec)
+
+
+# The whole-service section of docs/BENCHMARKS.md: bench/service.py writes it, bench/engine.py keeps it.
+SERVICE_START = "<!-- service-view: produced by bench/service.py; bench/engine.py keeps this section -->"
+SERVICE_END = "<!-- /service-view -->"
+_SERVICE_PREFIX = "<!-- service-view"
+
+
+def service_span(text):
+    """(start, end) of the service section in `text` (markers included), or None when it has none."""
+    if not text or _SERVICE_PREFIX not in text or SERVICE_END not in text:
+        return None
+    start = text.index(_SERVICE_PREFIX)
+    return start, text.index(SERVICE_END, start) + len(SERVICE_END)
+
+
+def with_service_section(text, body):
+    """`text` with its service section's body replaced (the section appended when it has none)."""
+    section = f"{SERVICE_START}\n{body.strip()}\n{SERVICE_END}"
+    span = service_span(text)
+    if span is None:
+        return f"{text.rstrip()}\n\n{section}\n"
+    return text[:span[0]] + section + text[span[1]:]

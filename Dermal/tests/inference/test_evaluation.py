@@ -104,5 +104,91 @@ def test_evaluate_command_writes_the_report_on_a_few_real_images(eval_items, hel
     int8 = next(r for r in rows if r["model"] == "int8" and r["metadata"] == "given")
     assert int8["agreement_with_keras"] >= 6 / 7
     assert figures["derm_heldout"]["results"][0]["images"] == 4
+    extras = figures["heldout_extras"]
+    assert set(extras["flip_average"]) == {"keras", "int8"} and extras["flip_average"]["int8"]["images"] == 4
+    assert "## Flip averaging on held-out photos" in report and "chosen and measured on the same" in report
     for picture in ("confusion_int8.png", "gradcam_examples.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- bench/evaluate.py's held-out additions and bench/report.py's service section (no model needed) ----------
+
+def bench_evaluate():
+    sys.path.insert(0, str(ROOT))
+    from bench import evaluate
+
+    return evaluate
+
+
+def heldout(labels):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name="derm_heldout", samples=[SimpleNamespace(dx=label) for label in labels])
+
+
+MANIFEST_CLASSES = [{"code": "mel", "malignant": True}, {"code": "nv", "malignant": False}]
+
+
+def test_paired_auc_difference_is_zero_for_the_same_scores_and_brackets_a_real_change():
+    evaluate = bench_evaluate()
+    rng = np.random.default_rng(3)
+    positive = np.r_[np.ones(15, bool), np.zeros(40, bool)]
+    single = rng.normal(positive * 0.5, 1.0)
+    better = single + positive * 0.5
+    assert evaluate.paired_auc_difference(single, single, positive, rounds=100) == (0.0, 0.0)
+    low, high = evaluate.paired_auc_difference(single, better, positive, rounds=300)
+    change = ev.roc_auc(better, positive) - ev.roc_auc(single, positive)
+    assert 0 <= low <= change <= high
+
+
+def test_triage_check_reproduces_the_stored_threshold_and_its_figures():
+    from Dermal.inference.triage import threshold_for_sensitivity
+
+    evaluate = bench_evaluate()
+    labels = ["mel"] * 10 + ["nv"] * 20
+    scores = np.r_[np.linspace(0.3, 0.9, 10), np.linspace(0.0, 0.5, 20)]
+    stored = {**threshold_for_sensitivity(scores, np.array(labels) == "mel", 0.9), "target_sensitivity": 0.9}
+    manifest = {"classes": MANIFEST_CLASSES, "backbones": {"int8": {"triage": {"single": stored}}}}
+    checks = evaluate.triage_check(manifest, heldout(labels), {"single": scores}, "int8")
+    assert checks["single"]["rechosen"]["threshold"] == stored["threshold"]
+    assert checks["single"]["at_manifest_threshold"] == {k: stored[k] for k in ("sensitivity", "specificity")}
+    assert evaluate.triage_matches({"int8": checks})
+    shifted = evaluate.triage_check(manifest, heldout(labels), {"single": scores + 0.05}, "int8")
+    assert not evaluate.triage_matches({"int8": shifted})
+    assert evaluate.triage_check(manifest, heldout(["nv"] * 3), {"single": scores[:3]}, "int8") == {}
+
+
+def test_scope_check_counts_scores_above_the_threshold():
+    evaluate = bench_evaluate()
+    manifest = {"backbones": {"int8": {"scope": {"threshold": 1.5, "layers": ["a"], "heldout_lesions_flagged": 0.25}}}}
+    check = evaluate.scope_check(manifest, "int8", np.array([1.0, 1.5, 1.6, 2.0]))
+    assert check["measured_flagged"] == 0.5 and check["manifest_flagged"] == 0.25 and check["images"] == 4
+    assert evaluate.scope_check(manifest, "fp16", np.array([1.0])) is None
+
+
+def test_service_section_is_replaced_between_its_markers_and_kept_otherwise():
+    sys.path.insert(0, str(ROOT))
+    from bench.report import SERVICE_END, SERVICE_START, service_span, with_service_section
+
+    old = "# Benchmarks\n\n<!-- service-view: produced elsewhere -->\nPending.\n<!-- /service-view -->\n\ntail\n"
+    new = with_service_section(old, "## Whole service\n\n| a |")
+    assert new.startswith("# Benchmarks\n\n") and new.endswith("\n\ntail\n") and "Pending" not in new
+    start, end = service_span(new)
+    assert new[start:end] == f"{SERVICE_START}\n## Whole service\n\n| a |\n{SERVICE_END}"
+    assert with_service_section("# Only a title", "body").endswith(f"{SERVICE_START}\nbody\n{SERVICE_END}\n")
+
+
+def test_service_command_measures_the_real_service_on_a_few_uploads(tmp_path):
+    """bench/service.py on one configuration (no worker search) and 3 uploads: ~10 s."""
+    markdown, figures = tmp_path / "BENCHMARKS.md", tmp_path / "service.json"
+    markdown.write_text("# Benchmarks\n")
+    command = [sys.executable, "bench/service.py", "--workers", "1", "--uploads", "3", "--markdown", str(markdown),
+               "--json", str(figures)]
+    subprocess.run(command, check=True, cwd=ROOT, timeout=55, capture_output=True)
+    report = json.loads(figures.read_text())
+    (run,) = report["runs"]
+    assert run["workers"] == 1 and run["all_workers_loaded"] and report["max_workers"] is None
+    assert [p["clients"] for p in run["phases"]] == [1, 2, 4] and all(p["ok"] == 3 for p in run["phases"])
+    assert run["peak_rss_mb"] > max(run["worker_peak_rss_mb"]) > 50
+    text = markdown.read_text()
+    assert text.startswith("# Benchmarks") and "<!-- /service-view -->" in text and "| 1 (default) | 4 | 3/3 |" in text
