@@ -205,7 +205,7 @@ def scope_reference(out, engine, samples, heldout, layers, sizes):
     return entry
 
 
-def build_backbone(out, split, precision, manifest):
+def build_backbone(out, split, precision):
     from Dermal.inference.offline_keras import convert_backbone
 
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its whole SavedModel signature
@@ -261,7 +261,7 @@ def main(argv=None):
     codes = [c["code"] for c in manifest["classes"]]
     refused = []
     for precision in args.precision:
-        entry = build_backbone(args.out, split, precision, manifest)
+        entry = build_backbone(args.out, split, precision)
         engine = LiteRTEngine(args.out, manifest, precision, args.out / entry["file"], threads=2)
         if samples:
             entry["validation"] = validate(engine, samples, keras_probs, codes)

@@ -445,7 +445,7 @@ def document(report, models, classes, args, manifest, default, extras):
         "accuracy 0.825 and balanced accuracy 0.723.", "",
         "## Headline (metadata given)", "", *headline(report, models), "",
         SEEN_CAVEAT, "", ISIC_CREDIT, "",
-        f"## derm_eval (HAM10000) - likely seen in training", "",
+        "## derm_eval (HAM10000) - likely seen in training", "",
         *dataset_section(report, "derm_eval", models, classes, SEEN_CAVEAT),
         "## derm_heldout (ISIC Archive) - never seen", "",
         *dataset_section(report, "derm_heldout", models, classes, heldout_caveat),

@@ -2,10 +2,11 @@
 
 An engine's `analyse(image, meta, gradcam, flip_average=False)` returns an Analysis: probabilities
 (n_classes,), the Grad-CAM map or None, and the out-of-scope score or None (scope.py; bundles without a
-scope reference have none). Flip averaging runs the photo and its three mirror images and averages the probabilities
-(held out: melanoma-vs-nevus AUC 0.75 -> 0.80 at four times the backbone cost); the map stays the photo's own.
+scope reference have none). Flip averaging runs the photo and its three mirror images and averages the
+probabilities (held out: melanoma-vs-nevus AUC 0.74 -> 0.80 at four times the backbone cost); the Grad-CAM
+map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
-  Grad-CAM in NumPy. ~120 MB; never imports TensorFlow.
+  Grad-CAM in NumPy. ~150 MB with the int8 backbone; never imports TensorFlow.
 - KerasEngine (DERMAL_ENGINE=keras): the original .keras model with TensorFlow and tf.GradientTape, for
   parity checks and hosts with memory to spare (~1 GB). TensorFlow is imported only when it is chosen.
 """

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = int(os.environ.get("DERMAI_MAX_PIXELS", 40_000_000))
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"}
