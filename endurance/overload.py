@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: the project, not endurance/, m
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from endurance.service import (BUDGET_MB, command_parser, proof, run_clients, run_command,  # noqa: E402
-                               running_service)
+                               running_service, verdict_lines)
 
 
 def parser():
@@ -141,8 +141,7 @@ def summary(report):
              f"killed {len(report['worker_deaths'])}",
              f"peak summed RSS {report['peak_rss_mb']} MB, PSS {report['peak_pss_mb']} MB, VmHWM sum "
              f"{report['peak_hwm_sum_mb']} MB (budget {report['budget_mb']:g} MB)"]
-    lines += [f"  FAIL: {problem}" for problem in report["failures"][:20]]
-    lines.append("OVERLOAD: " + ("FAIL" if report["failures"] else "PASS"))
+    lines += verdict_lines(report, "OVERLOAD")
     return "\n".join(lines)
 
 

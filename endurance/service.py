@@ -173,6 +173,12 @@ def command_parser(description, hz):
     return p
 
 
+def verdict_lines(report, name):
+    """The closing lines of a command's summary: its first failures, then NAME: PASS or FAIL."""
+    return [*(f"  FAIL: {problem}" for problem in report["failures"][:20]),
+            f"{name}: " + ("FAIL" if report["failures"] else "PASS")]
+
+
 def run_command(args, measure, summary):
     """Measure, print the summary, keep the report as JSON if asked; exit status 1 on any failure."""
     report = measure(args)

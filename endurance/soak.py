@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: the project, not endurance/, m
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from endurance.service import (SeriesSampler, command_parser, generations, proof, run_clients,  # noqa: E402
-                               run_command, running_service)
+                               run_command, running_service, verdict_lines)
 
 
 def parser():
@@ -124,8 +124,7 @@ def summary(report):
         lines.append(f"  pid {row['worker_pid']:<8} from #{row['first_upload']:<5} {row['uploads']:>7} "
                      f"{drift} {row['peak_rss_mb']:6.1f} MB")
         lines.append(f"    median RSS per {2 * report['window']} uploads: {' '.join(map(str, row['trend_mb']))}")
-    lines += [f"  FAIL: {problem}" for problem in report["failures"][:20]]
-    lines.append("SOAK: " + ("FAIL" if report["failures"] else "PASS"))
+    lines += verdict_lines(report, "SOAK")
     return "\n".join(lines)
 
 
