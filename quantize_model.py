@@ -24,15 +24,14 @@ import numpy as np
 
 from Dermal.inference import imaging
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, HEAD_LAYERS, HEAD_WEIGHTS, MANIFEST, encode_metadata, sha256_of
-from Dermal.inference.datasets import EVAL_DIR, HELDOUT_DIR, load_labelled
+from Dermal.inference.datasets import EVAL_DIR, load_labelled
 from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import accuracy, agreement, balanced_accuracy
-from Dermal.inference.scope import QUANTILE, reference_from, scope_score, threshold_from
-from Dermal.inference.triage import threshold_for_sensitivity
+from trust.fit import fit_all, read_sets, write_fit
+from trust.photos import available_sources
 
 PRECISIONS = ("int8", "fp16", "fp32")  # also the order of preference: least serving memory first
 MIN_AGREEMENT = 0.98
-REFERRAL_SENSITIVITY = 0.9  # of malignant lesions, on held-out photos
 AGE_LIMIT = 120
 SKLESION = "sklesion"
 # Mid-level Xception layers whose channel statistics feed the out-of-scope gate (Dermal/inference/scope.py).
@@ -50,8 +49,10 @@ def parse_args(argv):
                         "and metadata encoding (default: beside --source)")
     parser.add_argument("--classes", help="comma-separated class codes, when no cl_info.pkl sits beside --source")
     parser.add_argument("--malignant", default="", help="comma-separated malignant class codes (with --classes)")
-    parser.add_argument("--heldout", type=Path, default=HELDOUT_DIR,
-                        help="held-out labelled images for the referral threshold (default ../shared/derm_heldout)")
+    parser.add_argument("--trust-sources", type=Path, nargs="*",
+                        help="labelled lesion folders to fit the scope gate and the referral threshold on (the trust "
+                        "tool; default: every set of ../shared present; none given: fit nothing, run python -m "
+                        "trust later)")
     parser.add_argument("--scope-layers", nargs="*",
                         help="backbone layers for the out-of-scope gate (default for sklesion: "
                         f"{' '.join(SKLESION_SCOPE_LAYERS)}; none for other models unless given)")
@@ -176,33 +177,17 @@ def validate(engine, samples, keras_probs, codes):
     return figures
 
 
-def referral_thresholds(engine, samples, classes):
-    """Malignant-probability thresholds keeping REFERRAL_SENSITIVITY on held-out photos, single and flip-averaged."""
-    malignant = [i for i, c in enumerate(classes) if c["malignant"]]
-    positive = [label in {classes[i]["code"] for i in malignant} for _, _, label in samples]
-    triage = {}
-    for mode, flips in (("single", False), ("flip_average", True)):
-        scores = [engine.analyse(batch, meta, False, flips)[0][malignant].sum() for batch, meta, _ in samples]
-        triage[mode] = {**threshold_for_sensitivity(scores, positive, REFERRAL_SENSITIVITY),
-                        "target_sensitivity": REFERRAL_SENSITIVITY, "images": "derm_heldout (ISIC, not HAM10000)"}
-    return triage
+def fit_trust(out, manifest, precision, sources):
+    """The scope gate and the referral thresholds of one backbone, fitted on `sources` (see trust/)."""
+    engine = LiteRTEngine(out, manifest, precision, out / manifest["backbones"][precision]["file"], threads=2)
+    write_fit(out, engine, fit_all(*read_sets(engine, sources), engine))
 
 
-def scope_reference(out, engine, samples, heldout, layers, sizes):
-    """The lesion reference of the out-of-scope gate, from the validation photos, through this backbone.
-
-    Writes scope_<precision>.npz and returns its manifest entry, with the share of held-out lesion photos
-    the threshold would flag (the target is at most 5%)."""
-    statistics = np.stack([engine.run_backbone(batch)[1] for batch, _, _ in samples])
-    mean, std = reference_from(statistics)
-    path = out / f"scope_{engine.precision}.npz"
-    np.savez(path, mean=mean, std=std, sizes=np.asarray(sizes))
-    entry = {**file_entry(path), "layers": list(layers), "threshold": threshold_from(statistics, sizes),
-             "quantile": QUANTILE, "reference": f"{len(samples)} validation photos (leave-one-out threshold)"}
-    if heldout:
-        scores = [scope_score(engine.run_backbone(batch)[1], mean, std, sizes) for batch, _, _ in heldout]
-        entry["heldout_lesions_flagged"] = float(np.mean(np.asarray(scores) > entry["threshold"]))
-    return entry
+def trust_sources(args):
+    """{name: labelled items} to fit the trust layer on."""
+    if args.trust_sources is None:
+        return {name: load_labelled(folder) for name, folder in available_sources().items()}
+    return {folder.name: load_labelled(folder) for folder in args.trust_sources}
 
 
 def build_backbone(out, split, precision):
@@ -230,14 +215,13 @@ def print_table(manifest):
     for row in rows:
         print("  ".join(f"{cell:>10}" for cell in row))
     for precision, entry in manifest["backbones"].items():
-        if "scope" in entry:
-            flagged = entry["scope"].get("heldout_lesions_flagged")
-            print(f"scope ({precision}): out of scope above {entry['scope']['threshold']:.3f}"
-                  + (f"; flags {flagged:.1%} of the held-out lesion photos" if flagged is not None else ""))
+        if "thresholds" in entry.get("scope", {}):
+            print(f"scope ({precision}): unusual above {entry['scope']['thresholds']['unusual']:.3f}, "
+                  f"not a lesion above {entry['scope']['thresholds']['not_a_lesion']:.3f}")
         for mode, t in (entry.get("triage") or {}).items():
-            print(f"referral ({precision}, {mode}): malignant probability >= {t['threshold']:.3f} flags "
-                  f"{t['sensitivity']:.0%} of {t['positives']} held-out malignant lesions, "
-                  f"specificity {t['specificity']:.0%} of {t['negatives']}")
+            print(f"referral ({precision}, {mode}): malignant probability >= {t['threshold']:.3f}; measured on "
+                  f"{t['measured_on']}: sensitivity {t['sensitivity']:.0%} of {t['positives']}, specificity "
+                  f"{t['specificity']:.0%} of {t['negatives']}")
 
 
 def main(argv=None):
@@ -255,8 +239,6 @@ def main(argv=None):
     manifest = base_manifest(args, split, source, props)
     write_head(args.out, split, manifest)
     samples = labelled_samples(manifest, args.images or EVAL_DIR, args.labels)
-    has_malignant = any(c["malignant"] for c in manifest["classes"])
-    heldout = labelled_samples(manifest, args.heldout, purpose="referral threshold") if has_malignant else []
     keras_probs = keras_probabilities(split, samples) if samples else None
     codes = [c["code"] for c in manifest["classes"]]
     refused = []
@@ -270,15 +252,17 @@ def main(argv=None):
                 refused.append(f"{precision}: top-1 agreement {entry['validation']['top1_agreement']:.3f} "
                                f"< {MIN_AGREEMENT} with the Keras original (use --force to write it anyway)")
                 continue
-        if heldout:
-            entry["triage"] = referral_thresholds(engine, heldout, manifest["classes"])
-        if samples and scope_layers:
-            entry["scope"] = scope_reference(args.out, engine, samples, heldout, scope_layers, split.scope_sizes)
+        if scope_layers:
+            entry["scope"] = {"layers": list(scope_layers), "sizes": [int(n) for n in split.scope_sizes]}
         manifest["backbones"][precision] = entry
     if not manifest["backbones"]:
         sys.exit("no bundle written:\n  " + "\n  ".join(refused))
     manifest["default_precision"] = next(p for p in PRECISIONS if p in manifest["backbones"])
     (args.out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    if scope_layers and (sources := trust_sources(args)):
+        for precision in manifest["backbones"]:
+            fit_trust(args.out, manifest, precision, sources)
+        manifest = json.loads((args.out / MANIFEST).read_text())
     print(f"bundle written to {args.out} (default precision {manifest['default_precision']}); "
           f"validation on {len(samples)} labelled images (likely seen in training: parity, not held-out accuracy)")
     print_table(manifest)

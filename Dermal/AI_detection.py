@@ -10,9 +10,11 @@ from dataclasses import asdict, dataclass, field
 
 from .inference import imaging, overlay
 from .inference.bundle import BundleError, MetadataError, class_infos, encode_metadata
+from .inference.calibration import override_entry
 from .inference.engines import get_engine
 from .inference.imaging import ImageError
 from .inference.quality import photo_warnings
+from .inference.scope import allowing_for_exposure
 from .inference.switches import flip_average_enabled, gradcam_enabled, model_loaded
 from .inference.triage import needs_referral
 
@@ -31,15 +33,16 @@ class PredictionResult:
     top_malignant: bool
     top_description: str
     malignant_probability: float  # the summed probability of the malignant classes
-    out_of_scope: bool | None     # the photo does not look like a close-up of a skin lesion (see scope.py)
-    scope_score: float | None     # its distance from lesion photos; out of scope above scope_threshold
-    scope_threshold: float | None
+    scope: str | None             # "lesion", "unusual" or "not_a_lesion" (see scope.py); None without a gate
+    scope_score: float | None     # log-odds that the photo is not a skin-lesion close-up
+    scope_thresholds: dict | None  # {"unusual": ..., "not_a_lesion": ...} on that score
+    out_of_scope: bool | None     # scope == "not_a_lesion"; nothing is withheld for it
     engine: str
     precision: str
     bundle_version: str            # what answered: source model, bundle date, precision, backbone hash
     gradcam: bool
     flip_average: bool
-    referral: bool | None          # malignant probability at or above the held-out referral threshold
+    referral: bool | None          # malignant probability at or above the referral threshold, whatever the scope
     triage: dict | None            # that threshold with its held-out sensitivity and specificity
     warnings: list                 # QualityWarning(code, message): blur, exposure, size
     overlay_png: bytes | None     # the Grad-CAM overlay, when Grad-CAM ran
@@ -94,6 +97,7 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     warnings = photo_warnings(batch, image_size)
     clock.lap("preprocess")
     probs, cam, scope = engine.analyse(batch, meta, gradcam, flip_average)
+    scope = allowing_for_exposure(scope, [warning.code for warning in warnings])
     del batch
     clock.lap("inference")
     overlay_png = overlay.overlay_png(shown, cam) if cam is not None else None
@@ -109,7 +113,6 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
 
 def _result(manifest, engine, probs, scope, *, flip_average, **rest):
     classes = class_infos(manifest)
-    threshold = engine.scope["threshold"] if scope is not None else None
     top = max(range(len(classes)), key=lambda i: probs[i])
     malignant = float(sum(p for c, p in zip(classes, probs) if c.malignant))
     triage = triage_for(manifest, engine.precision, flip_average)
@@ -121,9 +124,10 @@ def _result(manifest, engine, probs, scope, *, flip_average, **rest):
         top_malignant=classes[top].malignant,
         top_description=classes[top].description,
         malignant_probability=malignant,
-        out_of_scope=None if scope is None else scope > threshold,
-        scope_score=scope,
-        scope_threshold=threshold,
+        scope=scope and scope.level,
+        scope_score=scope and scope.score,
+        scope_thresholds=scope and dict(engine.scope["thresholds"]),
+        out_of_scope=scope and scope.level == "not_a_lesion",
         engine=engine.name,
         precision=engine.precision,
         bundle_version=bundle_version(manifest, engine.precision),
@@ -142,6 +146,8 @@ def bundle_version(manifest, precision):
 
 
 def triage_for(manifest, precision, flip_average):
-    """The referral threshold the bundle measured for this precision and mode (None if it has none)."""
+    """The referral threshold for this precision and mode: the one calibrated on this deployment's photos when
+    DERMAI_REFERRAL_OVERRIDE names a usable file, else the bundle's (None if it has none)."""
+    mode = "flip_average" if flip_average else "single"
     triage = manifest["backbones"].get(precision, {}).get("triage") or {}
-    return triage.get("flip_average" if flip_average else "single")
+    return override_entry(mode, precision) or triage.get(mode)

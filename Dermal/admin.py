@@ -8,9 +8,9 @@ class AnalysisAdmin(admin.ModelAdmin):
     """The history is a record of what was served: readable and deletable, never edited or added by hand."""
 
     list_display = ["created_at", "top_class", "top_probability", "malignant_probability", "referral",
-                    "out_of_scope", "warning_codes", "age", "sex", "site", "engine", "precision", "flip_average",
+                    "scope", "warning_codes", "age", "sex", "site", "engine", "precision", "flip_average",
                     "gradcam", "latency_ms"]
-    list_filter = ["top_class", "referral", "out_of_scope", "engine", "precision", "flip_average", "gradcam",
+    list_filter = ["top_class", "referral", "scope", "engine", "precision", "flip_average", "gradcam",
                    "sex", "site"]
     search_fields = ["image_sha256"]
     date_hierarchy = "created_at"

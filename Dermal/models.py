@@ -19,6 +19,9 @@ class Analysis(models.Model):
     latency_ms = models.PositiveIntegerField("latency (ms)")
     # What the answer said about itself (None: recorded before these were kept, or not given by the engine).
     out_of_scope = models.BooleanField("out of scope", null=True, help_text="not a close-up of a skin lesion")
+    scope = models.CharField(max_length=16, blank=True,
+                             choices=[(level, level.replace("_", " ")) for level in ("lesion", "unusual", "not_a_lesion")],
+                             help_text="lesion, unusual (unlike the photos the model learnt from) or not a lesion")
     scope_score = models.FloatField(null=True, blank=True)
     referral = models.BooleanField(null=True, help_text="malignant probability at or above the referral threshold")
     warnings = models.JSONField(default=list, blank=True, help_text="photo-quality warning codes")

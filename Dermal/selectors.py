@@ -2,6 +2,7 @@
 import logging
 import os
 import threading
+from dataclasses import dataclass
 
 from django.db import DatabaseError, connection
 
@@ -69,22 +70,54 @@ def _database_answers():
         return cursor.fetchone() == (1,)
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """Something serving relies on: whether it is up, a message safe to publish, and the detail for the log.
+
+    `critical`: without it this process cannot serve analyses, which a restart or a redeploy can fix.
+    """
+    name: str
+    critical: bool
+    up: bool
+    detail: str
+    log_detail: str = ""
+
+    def line(self):
+        return f"{self.name}: {self.detail}"
+
+    def log_line(self):
+        return f"{self.name}: {self.log_detail or self.detail}"
+
+    def public(self):
+        return {"name": self.name, "state": "ok" if self.up else "down", "detail": self.detail}
+
+
+def _bundle_dependency():
+    try:
+        precision = serving_bundle()[1]
+        return Dependency("serving bundle", critical=True, up=True,
+                          detail=f"intact, {precision} backbone, {engine_name()} engine")
+    except BundleError as exc:  # publicly, the files within the bundle, not where it lives on this host
+        return Dependency("serving bundle", critical=True, up=False, log_detail=str(exc),
+                          detail=str(exc).replace(str(bundle_dir()), "DERMAL_BUNDLE_DIR"))
+
+
+def _database_dependency():
+    """Analyses go on without the database (only the history is lost), so it is not critical. The driver's
+    error names the database's host and port: it goes to the log only."""
+    try:
+        if _database_answers():
+            return Dependency("database", critical=False, up=True, detail="answers")
+        detail = "SELECT 1 gave a wrong answer"
+    except DatabaseError as exc:
+        detail = str(exc).strip()
+    return Dependency("database", critical=False, up=False, detail="unreachable - history not recorded",
+                      log_detail=detail)
+
+
 def _history_line(failed):
     return f"history: {failed} analyses answered since this worker started could not be recorded " \
            f"(see the 'dermai' log)"
-
-
-def history_write_note():
-    """How many answered analyses this worker could not record in the history, or None if none."""
-    failed = history_write_failures.value
-    return _history_line(failed) if failed else None
-
-
-def _database_problem():
-    try:
-        return None if _database_answers() else "database: SELECT 1 gave a wrong answer"
-    except DatabaseError as exc:
-        return f"database: {exc}".strip()
 
 
 def _log_if_changed(problems):
@@ -94,27 +127,46 @@ def _log_if_changed(problems):
             return
         _health_logged["problems"] = problems
     if problems:
-        logger.error("/health/ is failing: %s", "; ".join(problems))
+        logger.error("a dependency is down: %s", "; ".join(problems))
     else:
-        logger.info("/health/ is ok again")
+        logger.info("every dependency is up again")
+
+
+def dependencies():
+    """The serving bundle and the database, checked now; what is down is logged, in full, when it changes.
+
+    Never loads the model.
+    """
+    found = [_bundle_dependency(), _database_dependency()]
+    _log_if_changed([dependency.log_line() for dependency in found if not dependency.up])
+    return found
 
 
 def health_problems():
-    """What /health/ must report ([] when healthy): the bundle and the database. Never loads the model.
+    """Each dependency that is down, with the full detail: for the operator's shell (dermai_check), not the web."""
+    return [dependency.log_line() for dependency in dependencies() if not dependency.up]
 
-    While the database is down, the count of analyses answered but not recorded comes with it, so nothing is
-    lost silently; each problem is also logged (with what to do) when it first appears.
-    """
-    problems = []
-    try:
-        serving_bundle()
-        engine_name()
-    except BundleError as exc:
-        problems.append(f"serving bundle: {exc}")
-    if database := _database_problem():
-        problems += [database, _history_line(history_write_failures.value)]
-    _log_if_changed(problems)
-    return problems
+
+def health_answer():
+    """/health/ for the platform, as (status, text): 503 only when a critical dependency is down (what a restart
+    or redeploy can fix); with only the database down it stays 200, says 'degraded' and counts the analyses
+    answered but not recorded. Past losses stay visible after the database is back."""
+    down = [dependency for dependency in dependencies() if not dependency.up]
+    status = 503 if any(dependency.critical for dependency in down) else 200
+    failed = history_write_failures.value
+    lines = [] if status == 503 else ["degraded" if down else "ok"]
+    lines += [dependency.line() for dependency in down]
+    if failed or any(dependency.name == "database" for dependency in down):
+        lines.append(_history_line(failed))
+    return status, "\n".join(lines)
+
+
+def readiness_report():
+    """Every dependency with its state and a message safe to publish; status 'down' when any is down."""
+    found = dependencies()
+    return {"status": "ok" if all(dependency.up for dependency in found) else "down",
+            "dependencies": [dependency.public() for dependency in found],
+            "history_write_failures": history_write_failures.value}
 
 
 def memory_report():
@@ -158,7 +210,7 @@ HISTORY_COLUMNS = (
     ("Probability", lambda row: _percent(row.top_probability)),
     ("Malignant", lambda row: _percent(row.malignant_probability)),
     ("Referral", lambda row: _yes_no(row.referral)),
-    ("Out of scope", lambda row: _yes_no(row.out_of_scope)),
+    ("Scope", lambda row: row.get_scope_display()),
     ("Warnings", lambda row: " ".join(row.warnings)),
     ("Age", lambda row: "" if row.age is None else str(row.age)),
     ("Sex", lambda row: row.sex),

@@ -131,9 +131,10 @@ def record_analysis(result, image_sha256, *, age=None, sex=None, site=None):
 
 
 def trust_facts(result):
-    """What the history keeps of the answer's trust: out of scope, referral, warning codes, flip averaging."""
+    """What the history keeps of the answer's trust: scope, referral, warning codes, flip averaging."""
     return {
         "out_of_scope": result.out_of_scope,
+        "scope": result.scope or "",
         "scope_score": result.scope_score,
         "referral": result.referral,
         "warnings": [warning.code for warning in result.warnings],

@@ -152,10 +152,8 @@ def api_predict(request):
     })
 
 
-def oversized_upload(request):
-    """The 413 answer to a request whose declared body exceeds the upload limit (see dermai.middleware)."""
-    refusal = Refusal(413, f"image: the upload is {megabytes(int(request.META['CONTENT_LENGTH']))}; "
-                           f"the limit is {megabytes(settings.MAX_UPLOAD_BYTES)}", "image")
+def _body_refused(request, refusal):
+    """A refusal given by dermai.middleware before any view: JSON for the API, the upload page otherwise."""
     if request.path_info == reverse("api_predict"):
         return _json_refusal(refusal)
     try:
@@ -164,14 +162,32 @@ def oversized_upload(request):
         return _form_page(request, None, refusal)
 
 
+def oversized_upload(request, size, exceeds=False):
+    """413 for a body of `size` bytes (more than `size` when `exceeds`) over the upload limit."""
+    upload = f"over {megabytes(size)}" if exceeds else megabytes(size)
+    return _body_refused(request, Refusal(
+        413, f"image: the upload is {upload}; the limit is {megabytes(settings.MAX_UPLOAD_BYTES)}", "image"))
+
+
+def length_required(request):
+    """411 for a chunked body: WSGI gives Django no body without a Content-Length."""
+    return _body_refused(request, Refusal(
+        411, "image: send the upload with a Content-Length header (chunked request bodies are not read)", "image"))
+
+
 @require_safe
 def health(request):
-    """200 'ok' while the bundle is intact and the database answers; 503 with the reasons otherwise."""
-    problems = selectors.health_problems()
-    if problems:
-        return HttpResponse("\n".join(problems), status=503, content_type="text/plain; charset=utf-8")
-    body = "\n".join(["ok", *filter(None, [selectors.history_write_note()])])  # past losses stay visible
-    return HttpResponse(body, content_type="text/plain; charset=utf-8")
+    """The platform's health check (render.yaml): 200 while this process can serve analyses, 'degraded' in the
+    text when the database is down; 503 only for a broken serving bundle, which a restart or redeploy fixes."""
+    status, text = selectors.health_answer()
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def ready(request):
+    """For people and monitors: every dependency's state as JSON, 503 when any is down."""
+    report = selectors.readiness_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
 @require_safe

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import SERVICE_END, SERVICE_START, header, number, service_span, shown, table  # noqa: E402
+from bench.batch import BATCH_END, BATCH_START  # noqa: E402
+from bench.report import marked_span  # noqa: E402
 
 PATHS = ("keras", "fp32", "fp16", "int8")
 THREAD_VARIABLES = ("DERMAL_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -224,8 +226,10 @@ def document(results, args, previous, load_at_start):
     if len(results) > 1:
         lines += ["## Headline", "", *headline(results), ""]
     if flip_lines(results):
-        lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, off by default)", "", *flip_lines(results), ""]
+        lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, on by default)", "", *flip_lines(results), ""]
     lines += [service_section(previous), ""]
+    batch = marked_span(previous, BATCH_START, BATCH_END)  # bench/batch.py's section, kept as it is
+    lines += [previous[batch[0]:batch[1]], ""] if batch else []
     return "\n".join(lines)
 
 

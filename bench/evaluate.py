@@ -6,13 +6,19 @@ docs/gradcam_examples.png.
     python bench/evaluate.py --bundle build/bundle-all        # keras + fp32 + fp16 + int8, 3-6 minutes
     python bench/evaluate.py                                  # keras + the committed bundle (int8)
     python bench/evaluate.py --limit 7 --heldout-limit 4 --out /tmp/eval   # a quick look
+    python bench/evaluate.py --heldout-section-only      # only the held-out section `manage.py evaluate` measures
 
 Every photo goes through the serving preprocessing (Dermal.inference.imaging). The Keras original is run with
 model.predict (needs requirements-offline.txt and sklesion); the bundle's backbones with LiteRT and the NumPy
 head. Metadata "given" uses each image's age, sex and body site; "unknown" sets all three to unknown.
+
+The held-out section opens with the figures of `manage.py evaluate` on the same folder, computed by its own
+code (Dermal.measure), so users and the project measure the same way. The scope and referral section, written
+by `python -m trust` between <!-- trust:begin --> and <!-- trust:end -->, is kept as it is.
 """
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -24,26 +30,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import pictures  # noqa: E402
-from bench.report import command_line, header, machine, number, shown, table  # noqa: E402
+from bench.report import command_line, header, machine, marked_span, number, shown, table, with_marked_block  # noqa: E402,E501
 from Dermal.inference import evaluation as ev  # noqa: E402
 from Dermal.inference import imaging  # noqa: E402
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, class_infos, encode_metadata  # noqa: E402
 from Dermal.inference.datasets import EVAL_DIR, HELDOUT_DIR, load_labelled  # noqa: E402
 from Dermal.inference.engines import MIRRORS, LiteRTEngine  # noqa: E402
-from Dermal.inference.triage import threshold_for_sensitivity  # noqa: E402
-from quantize_model import PRECISIONS, REFERRAL_SENSITIVITY, keras_probabilities as keras_predict  # noqa: E402
+from Dermal.measure import report as measure_report  # noqa: E402
+from Dermal.measure.folder import measure_folder  # noqa: E402
+from quantize_model import PRECISIONS, keras_probabilities as keras_predict  # noqa: E402
 
 KERAS = "keras"
 VARIANTS = ("given", "unknown")
 MELANOMA, NEVUS = "mel", "nv"
 HELDOUT = "derm_heldout"
-MODES = ("single", "flip_average")  # the manifest's triage modes: one pass, or the photo and its mirrors averaged
 TILE_SIDE = 180  # px, the long side of each example in the Grad-CAM grid: small, as a derived work should be
 SEEN_CAVEAT = ("**derm_eval images are likely seen in training**: they come from HAM10000's training pool and "
                "sklesion's own train/test split is not published, so these figures show parity between the "
                "paths and a sanity check, not held-out accuracy.")
 HAM_CREDIT = ("Images: HAM10000, Tschandl, P., Rosendahl, C. & Kittler, H., Sci. Data 5, 180161 (2018), "
               "CC BY-NC 4.0.")
+HELDOUT_HEADING = "## derm_heldout (ISIC Archive) - never seen"
+HELDOUT_BEGIN, HELDOUT_END = "<!-- heldout:begin: the code of manage.py evaluate, via bench/evaluate.py -->", \
+    "<!-- heldout:end -->"
+TRUST_BEGIN, TRUST_END = "<!-- trust:begin -->", "<!-- trust:end -->"
 ISIC_CREDIT = ("Held-out images: ISIC Archive (ISIC 2018 Task 1-2 validation images; 68 CC-0, 29 CC-BY-NC, "
                "Department of Dermatology, Medical University of Vienna).")
 
@@ -107,11 +117,9 @@ def bundle_probabilities(engine, datasets):
             for d in datasets for v in VARIANTS}
 
 
-def flip_and_scope(engine, dataset):
-    """(flip-averaged probabilities, out-of-scope scores) of one backbone on `dataset`, metadata given: one
-    flip-averaged analysis per photo gives both (the scope score is the photo's own)."""
-    analyses = [engine.analyse(s.batch, s.metas["given"], False, True) for s in dataset.samples]
-    return np.stack([a.probabilities for a in analyses]), np.array([a.scope_score for a in analyses], dtype=float)
+def flip_averaged(engine, dataset):
+    """Flip-averaged probabilities of one backbone on `dataset`, metadata given."""
+    return np.stack([engine.analyse(s.batch, s.metas["given"], False, True).probabilities for s in dataset.samples])
 
 
 def melanoma_nevus_scores(probs, truth, classes):
@@ -293,53 +301,6 @@ def flip_effect(probabilities, dataset, flipped, models, classes, rounds):
     return effect
 
 
-def malignant_scores(probs, classes_info):
-    """The summed malignant probability per photo: the referral score."""
-    return probs[:, [i for i, c in enumerate(classes_info) if c["malignant"]]].sum(axis=1)
-
-
-def triage_check(manifest, dataset, scores_by_mode, precision):
-    """Per mode: the manifest's referral threshold with its sensitivity and specificity, the same threshold
-    applied to this run's scores, and the threshold this run would choose."""
-    malignant = {c["code"] for c in manifest["classes"] if c["malignant"]}
-    positive = np.array([s.dx in malignant for s in dataset.samples])
-    if positive.all() or not positive.any():
-        return {}  # a few photos (--heldout-limit) may hold one kind only: no threshold to choose
-    stored = (manifest["backbones"].get(precision) or {}).get("triage") or {}
-    checks = {}
-    for mode, scores in scores_by_mode.items():
-        entry = stored.get(mode)
-        target = (entry or {}).get("target_sensitivity", REFERRAL_SENSITIVITY)
-        check = {"manifest": entry, "rechosen": threshold_for_sensitivity(scores, positive, target)}
-        if entry:
-            flagged = scores >= entry["threshold"]
-            check["at_manifest_threshold"] = {"sensitivity": float(flagged[positive].mean()),
-                                              "specificity": float((~flagged[~positive]).mean())}
-        checks[mode] = check
-    return checks
-
-
-def scope_check(manifest, precision, scores):
-    """The manifest's out-of-scope threshold and held-out flag rate, and the rate re-measured in this run."""
-    entry = (manifest["backbones"].get(precision) or {}).get("scope")
-    if entry is None or scores is None or np.isnan(scores).any():
-        return None
-    return {"threshold": entry["threshold"], "layers": entry["layers"], "reference": entry.get("reference"),
-            "manifest_flagged": entry.get("heldout_lesions_flagged"),
-            "measured_flagged": float(np.mean(scores > entry["threshold"])), "images": len(scores)}
-
-
-def heldout_extras(manifest, dataset, probabilities, flipped, scope_scores, models, classes, rounds):
-    """Flip averaging's effect, the referral triage and the scope gate on the held-out photos."""
-    def referral_scores(m):
-        return {"single": malignant_scores(probabilities[m][dataset.name, "given"], manifest["classes"]),
-                "flip_average": malignant_scores(flipped[m], manifest["classes"])}
-
-    return {"flip_average": flip_effect(probabilities, dataset, flipped, models, classes, rounds),
-            "triage": {m: triage_check(manifest, dataset, referral_scores(m), m) for m in models},
-            "scope": {p: scope_check(manifest, p, scores) for p, scores in scope_scores.items()}}
-
-
 def flip_table(report, effect, models):
     head = ["model", "accuracy single", "accuracy flip-averaged", "mel-vs-nv AUC single [95% CI]",
             "mel-vs-nv AUC flip-averaged [95% CI]", "AUC change [paired 95% CI]", "top-1 agreement with keras (flip)"]
@@ -355,42 +316,6 @@ def flip_table(report, effect, models):
     return table(head, rows)
 
 
-def sens_spec(entry):
-    return f"{entry['sensitivity']:.3f} / {entry['specificity']:.3f}" if entry else "n/a"
-
-
-def triage_matches(triage, tolerance=1e-3):
-    """Whether every stored threshold and its sensitivity and specificity were reproduced in this run."""
-    checks = [c for modes in triage.values() for c in modes.values() if c["manifest"]]
-    return bool(checks) and all(
-        abs(c["rechosen"]["threshold"] - c["manifest"]["threshold"]) <= tolerance * c["manifest"]["threshold"]
-        and all(abs(c["at_manifest_threshold"][k] - c["manifest"][k]) <= tolerance
-                for k in ("sensitivity", "specificity"))
-        for c in checks)
-
-
-def triage_table(triage):
-    head = ["model", "mode", "threshold (manifest)", "sensitivity / specificity (manifest)",
-            "sensitivity / specificity re-measured at that threshold", "threshold re-chosen in this run",
-            "positives / negatives"]
-    rows = []
-    for m, checks in triage.items():
-        for mode, c in checks.items():
-            stored = c["manifest"]
-            rows.append([m, mode.replace("_", " "), number(stored["threshold"], ".4f") if stored else "n/a",
-                         sens_spec(stored), sens_spec(c.get("at_manifest_threshold")),
-                         f"{c['rechosen']['threshold']:.4f} ({sens_spec(c['rechosen'])})",
-                         f"{c['rechosen']['positives']} / {c['rechosen']['negatives']}"])
-    return table(head, rows)
-
-
-def scope_table(scope):
-    head = ["model", "threshold", "layers", "held-out lesions flagged (manifest)", "re-measured"]
-    return table(head, [[m, f"{c['threshold']:.3f}", ", ".join(c["layers"]), number(c["manifest_flagged"], ".3f"),
-                         f"{c['measured_flagged']:.3f} ({round(c['measured_flagged'] * c['images'])} of {c['images']})"]
-                        for m, c in scope.items() if c])
-
-
 def flip_section(report, effect, models):
     return ["## Flip averaging on held-out photos (metadata given)", "",
             "Flip averaging (DERMAI_FLIP_AVERAGE=true) runs the photo and its three mirror images (left-right, "
@@ -401,29 +326,26 @@ def flip_section(report, effect, models):
             *flip_table(report, effect, models), "", ISIC_CREDIT, ""]
 
 
-def triage_section(triage, scope, heldout_images):
-    return ["## Referral triage and the out-of-scope gate (held out)", "",
-            "Referral: the app suggests a dermatologist when the summed probability of the malignant classes "
-            "(akiec, bcc, mel) reaches the bundle's threshold, chosen per precision and mode as the highest "
-            "threshold keeping sensitivity at 0.9 or more. **The threshold is chosen and measured on the same "
-            f"{heldout_images} derm_heldout photos**, so its sensitivity and specificity are optimistic "
-            "estimates: an independent set of photos is needed for an unbiased estimate. The columns read the "
-            "bundle manifest (written by quantize_model.py) and re-measure the same threshold on this run's "
-            "probabilities; the last threshold column is what this run would choose (they should match; keras "
-            "has no stored threshold).", "",
-            *triage_table(triage), "",
-            f"Manifest reproduced by this run (threshold within 0.1%, sensitivity and specificity within 0.001): "
-            f"**{'yes' if triage_matches(triage) else 'no'}**.", "",
-            "Out-of-scope gate: its lesion reference and threshold (the 97th percentile of leave-one-out scores) "
-            "come from the derm_eval photos; the flag rate is measured on the derm_heldout lesion photos, which "
-            "it never saw (target: at most 5%), both as stored in the manifest and re-measured here. On "
-            "non-lesion photos (scikit-image's sample photos plus generated noise, a text document and a flat "
-            "gradient) Dermal/tests/inference/test_scope.py measures the flag rate: 93.1% of 29 for int8 when "
-            "last run (it requires at least 90%).", "",
-            *scope_table(scope), "", ISIC_CREDIT, ""]
+def measured_heldout(directory, rounds, workers):
+    """The held-out figures as a user measures them (`manage.py evaluate`'s own code), as a marked block."""
+    figures, context, _ = measure_folder(directory, ROOT / "build" / f"evaluation-{Path(directory).name}",
+                                         workers=workers, rounds=rounds, say=print)
+    folder = os.path.relpath(directory, ROOT)
+    context.update(folder=folder, command=f"python manage.py evaluate {folder}")
+    return "\n".join([HELDOUT_BEGIN, f"### As users measure it: `python manage.py evaluate {folder}`", "",
+                      "The serving path (the committed bundle, metadata given) through the command's own code; "
+                      "its HTML report with the figures and the photos it got most wrong is written to "
+                      f"`build/evaluation-{Path(directory).name}/`.", "",
+                      *measure_report.markdown(figures, context), "", HELDOUT_END])
 
 
-def document(report, models, classes, args, manifest, default, extras):
+def with_kept_trust_section(text, previous):
+    """`text` with the scope-and-referral section of the previous document, when it had one."""
+    span = marked_span(previous, TRUST_BEGIN, TRUST_END)
+    return text if span is None else with_marked_block(text, TRUST_BEGIN, TRUST_END, previous[span[0]:span[1]])
+
+
+def document(report, models, classes, args, manifest, default, effect, measured):
     source = manifest["source"]
     heldout = report["derm_heldout"]
     heldout_caveat = (f"Never seen in training (ISIC ids outside HAM10000), but only {heldout['images']} images of "
@@ -447,10 +369,9 @@ def document(report, models, classes, args, manifest, default, extras):
         SEEN_CAVEAT, "", ISIC_CREDIT, "",
         "## derm_eval (HAM10000) - likely seen in training", "",
         *dataset_section(report, "derm_eval", models, classes, SEEN_CAVEAT),
-        "## derm_heldout (ISIC Archive) - never seen", "",
+        HELDOUT_HEADING, "", measured, "", "### Each model and precision", "",
         *dataset_section(report, "derm_heldout", models, classes, heldout_caveat),
-        *flip_section(report, extras["flip_average"], models),
-        *triage_section(extras["triage"], extras["scope"], heldout["images"]),
+        *flip_section(report, effect, models),
         "## What the metadata adds (given minus unknown)", "",
         *metadata_table(report, models), "",
         "(derm_eval: likely seen in training; derm_heldout: never seen.)", "",
@@ -476,12 +397,22 @@ def parse_args(argv):
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples (default %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the report and pictures")
+    parser.add_argument("--workers", type=int, help="worker processes for the held-out section (default: what "
+                        "memory and cores allow)")
+    parser.add_argument("--heldout-section-only", action="store_true", help="only rewrite the held-out section "
+                        "that manage.py evaluate's code measures, in the existing OUT/EVALUATION.md")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     started = time.time()
+    path = args.out / "EVALUATION.md"
+    measured = measured_heldout(args.heldout, args.bootstrap, args.workers)
+    if args.heldout_section_only:
+        path.write_text(with_marked_block(path.read_text(), HELDOUT_BEGIN, HELDOUT_END, measured, HELDOUT_HEADING))
+        print(f"wrote the held-out section of {path} in {time.time() - started:.0f} s")
+        return 0
     manifest, default, _ = check_bundle(args.bundle)
     classes = [c.code for c in class_infos(manifest)]
     precisions = [p for p in reversed(PRECISIONS) if p in manifest["backbones"]]  # the closest to keras first
@@ -489,21 +420,23 @@ def main(argv=None):
                 prepare("derm_heldout", args.heldout, args.heldout_limit, manifest)]
     heldout = datasets[1]
     keras_probs, keras_flipped = keras_probabilities(manifest, datasets, heldout)
-    probabilities, flipped, scope_scores = {KERAS: keras_probs}, {KERAS: keras_flipped}, {}
+    probabilities, flipped = {KERAS: keras_probs}, {KERAS: keras_flipped}
     for precision in precisions:
         engine = bundle_engine(args.bundle, precision, args.threads)
         probabilities[precision] = bundle_probabilities(engine, datasets)
-        flipped[precision], scope_scores[precision] = flip_and_scope(engine, heldout)
+        flipped[precision] = flip_averaged(engine, heldout)
     models = [KERAS, *precisions]
     report = evaluate(datasets, probabilities, models, classes, args.bootstrap)
-    extras = heldout_extras(manifest, heldout, probabilities, flipped, scope_scores, models, classes, args.bootstrap)
+    effect = flip_effect(probabilities, heldout, flipped, models, classes, args.bootstrap)
     args.out.mkdir(parents=True, exist_ok=True)
     confusion_picture(report, default, classes, args.out / f"confusion_{default}.png")
     grid_picture(datasets[0], args.bundle, default, classes, args.out / "gradcam_examples.png")
-    (args.out / "EVALUATION.md").write_text(document(report, models, classes, args, manifest, default, extras))
+    previous = path.read_text() if path.exists() else ""
+    path.write_text(with_kept_trust_section(document(report, models, classes, args, manifest, default, effect,
+                                                     measured), previous))
     provenance = {"command": command_line(), "machine": machine(), "bundle": shown(args.bundle),
                   "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    (args.out / "evaluation.json").write_text(json.dumps({**provenance, **report, "heldout_extras": extras},
+    (args.out / "evaluation.json").write_text(json.dumps({**provenance, **report, "flip_average": effect},
                                                          indent=1, default=float) + "\n")
     print("\n".join(headline(report, models)))
     print(f"wrote {args.out}/EVALUATION.md, evaluation.json and pictures in {time.time() - started:.0f} s")

@@ -66,3 +66,22 @@ def with_service_section(text, body):
     if span is None:
         return f"{text.rstrip()}\n\n{section}\n"
     return text[:span[0]] + section + text[span[1]:]
+
+
+def marked_span(text, begin, end):
+    """(start, end) of the block from the `begin` marker to the `end` marker (both included), or None."""
+    start = text.find(begin) if text else -1
+    stop = text.find(end, start) if start >= 0 else -1
+    return None if stop < 0 else (start, stop + len(end))
+
+
+def with_marked_block(text, begin, end, block, after=None):
+    """`text` with its marked block replaced by `block` (markers included); a text without one gets it after
+    the line `after` when it has that line, else at its end."""
+    span = marked_span(text, begin, end)
+    if span is not None:
+        return text[:span[0]] + block + text[span[1]:]
+    if after and f"{after}\n" in text:
+        at = text.index(f"{after}\n") + len(after) + 1
+        return f"{text[:at]}\n{block}\n{text[at:]}"
+    return f"{text.rstrip()}\n\n{block}\n"

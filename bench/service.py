@@ -6,9 +6,9 @@ configuration (render.yaml's line, 1 worker) and for the largest number of worke
                                                # service section and docs/service.json
 
 The service is render.yaml's start line on a free 127.0.0.1 port with production settings (started by
-endurance/service.py on test_before_deploy.py's launcher); only `--workers` is overridden. Each client uploads
+harness.service, as the pre-deploy proof starts it); only `--workers` is overridden. Each client uploads
 real photos with Grad-CAM on, retrying the concurrency limiter's 503 after its Retry-After, until the fixed
-number of uploads is done. Memory: the summed RSS of master + workers, sampled at 20 Hz (test_before_deploy's
+number of uploads is done. Memory: the summed RSS of master + workers, sampled at 20 Hz (harness.memory's
 sampler), peak over the whole run, every worker having loaded the model first.
 
 Max-workers rule: try N = 2, 3, ... workers (DERMAI_MAX_CONCURRENT=1 each); N fits when the peak summed RSS of
@@ -27,12 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import test_before_deploy as proof  # noqa: E402
 from bench.report import header, number, shown, table, with_service_section  # noqa: E402
-from endurance.service import running_service  # noqa: E402
+from harness.client import Tally, upload_until_done  # noqa: E402
+from harness.memory import ServiceSampler, vm_hwm_mb  # noqa: E402
+from harness.photos import DEFAULT_IMAGES, load_images, spread  # noqa: E402
+from harness.report import DEFAULT_LIMITS, percentile  # noqa: E402
+from harness.service import running_service  # noqa: E402
 
 CLIENT_COUNTS = (1, 2, 4)
-PEAK_LIMIT_MB = proof.parser().get_default("peak_limit")  # the pre-deploy proof's peak threshold
+PEAK_LIMIT_MB = DEFAULT_LIMITS["peak_mb"]  # the pre-deploy proof's peak threshold
 MAX_WORKERS_TRIED = 6  # bounds the search; 6 loaded workers cannot fit 512 MB anyway
 LOADED_GROWTH_MB = 40  # a worker whose RSS grew this much since start-up has loaded the model
 WARMUP_ROUNDS = 6      # rounds of one upload per worker, at most, to get every worker to load the model
@@ -43,7 +46,7 @@ def worker_rss_mb(service):
     """{worker pid: RSS MB} of the service's live workers."""
     rss = {}
     for pid in service.worker_pids():
-        reading = proof.vm_hwm_mb(pid)  # peak of the process: a worker that loaded once keeps the mark
+        reading = vm_hwm_mb(pid)  # peak of the process: a worker that loaded once keeps the mark
         if reading is not None:
             rss[pid] = reading
     return rss
@@ -52,7 +55,7 @@ def worker_rss_mb(service):
 def load_model_everywhere(service, images, workers):
     """Uploads, `workers` at a time, until every worker's memory shows the loaded model; True if they all do."""
     before = worker_rss_mb(service)
-    tally = proof.Tally()
+    tally = Tally()
     for round_ in range(WARMUP_ROUNDS):
         run_uploads(service.client, images[round_ * workers:(round_ + 1) * workers] or images[:workers],
                     workers, tally)
@@ -73,7 +76,7 @@ def run_uploads(client, images, clients, tally):
                 if not queue:
                     return
                 image = queue.pop()
-            response, seconds = proof.upload_until_done(client, image, tally, image.path.name, deadline)
+            response, seconds = upload_until_done(client, image, tally, image.path.name, deadline)
             if response is not None:
                 with lock:
                     latencies.append(seconds)
@@ -90,12 +93,12 @@ def run_uploads(client, images, clients, tally):
 def load_phase(service, sampler, images, clients):
     """The figures of one client count: requests/s, latency, slot 503s, failures, peak summed RSS."""
     sampler.phase = f"{clients} clients"
-    tally = proof.Tally()
+    tally = Tally()
     latencies, wall = run_uploads(service.client, images, clients, tally)
     return {"clients": clients, "uploads": len(images), "ok": len(latencies),
             "requests_per_s": round(len(latencies) / wall, 2),
             "latency_median_s": round(statistics.median(latencies), 3) if latencies else None,
-            "latency_p95_s": round(proof.percentile(latencies, 0.95), 3) if latencies else None,
+            "latency_p95_s": round(percentile(latencies, 0.95), 3) if latencies else None,
             "slot_503s": tally.slot_503s, "failures": len(tally.failed) + len(tally.server_errors),
             "peak_rss_mb": round(sampler.peak("rss_mb", [sampler.phase]), 1)}
 
@@ -103,7 +106,7 @@ def load_phase(service, sampler, images, clients):
 def measure_workers(workers, images):
     """One service with `workers` workers: every worker loads the model, then each client count in turn."""
     with running_service(options={"--workers": workers}, env=SERVICE_ENV) as service:
-        sampler = proof.ServiceSampler(service.master_pid, hz=20)
+        sampler = ServiceSampler(service.master_pid, hz=20)
         sampler.start()
         try:
             sampler.phase = "warm-up"
@@ -202,7 +205,8 @@ def section(report):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, default=proof.DEFAULT_IMAGES, help="real photos (default derm_eval)")
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
+                        help="real photos (default %(default)s)")
     parser.add_argument("--uploads", type=int, default=40, help="uploads per client count (default %(default)s)")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md",
                         help="document whose service section is replaced (default %(default)s)")
@@ -214,7 +218,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     started, load_at_start = time.time(), os.getloadavg()[0]
-    images = proof.spread(proof.load_images(args.images), args.uploads)
+    images = spread(load_images(args.images), args.uploads)
     default = measure_workers(args.workers or 1, images)
     runs = [default] if args.workers else [default, *largest_fitting(images)]
     fitting = [r["workers"] for r in runs if r["fits"]] if not args.workers else []  # --workers: no search

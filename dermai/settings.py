@@ -80,6 +80,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A PostgreSQL that stops answering must not hold requests: /health/ asks it, and Render counts a health check
+# not answered within 5 s as failed. (A DATABASE_URL's own ?connect_timeout= wins.)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -108,13 +113,16 @@ STORAGES = {
 # set from the environment because the test runner turns settings.DEBUG off.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
-# Uploads: photos above DERMAI_MAX_UPLOAD_MB are refused with 413 before being read. Anything past
+# Uploads: photos above DERMAI_MAX_UPLOAD_MB are refused with 413 before being parsed. Anything past
 # 2.5 MB streams to a temporary file rather than RAM, and non-file fields stay small.
 MAX_UPLOAD_BYTES = int(float(os.environ.get("DERMAI_MAX_UPLOAD_MB", 10)) * MB)
 FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 2.5 * MB))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 1 * MB))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 DATA_UPLOAD_MAX_NUMBER_FILES = 2
+# An over-limit body is read and discarded (never kept) up to DERMAI_DRAIN_MAX_MB before its 413, because most
+# clients (urllib, requests) send the whole body before reading any answer; past that the connection is closed.
+UPLOAD_DRAIN_MAX_BYTES = int(float(os.environ.get("DERMAI_DRAIN_MAX_MB", 4 * MAX_UPLOAD_BYTES / MB)) * MB)
 
 # Analyses allowed at once (each holds a decoded photo and the model's activations), and how long a
 # request waits for a slot before being told to retry.

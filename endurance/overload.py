@@ -20,15 +20,20 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the project, not endurance/, must lead the path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from endurance.service import (BUDGET_MB, command_parser, proof, run_clients, run_command,  # noqa: E402
-                               running_service, verdict_lines)
+from endurance.service import command_parser, run_clients, run_command, verdict_lines  # noqa: E402
+from harness.client import Tally, check_prediction, upload_until_done  # noqa: E402
+from harness.memory import ServiceSampler  # noqa: E402
+from harness.photos import load_images  # noqa: E402
+from harness.report import DEFAULT_LIMITS, percentile  # noqa: E402
+from harness.service import running_service  # noqa: E402
 
 
 def parser():
     p = command_parser(__doc__, hz=20)
     p.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     p.add_argument("--seconds", type=float, default=60, help="how long the clients keep uploading (default 60)")
-    p.add_argument("--budget", type=float, default=BUDGET_MB, help="memory budget, MB (default 512)")
+    p.add_argument("--budget", type=float, default=float(DEFAULT_LIMITS["budget_mb"]),
+                   help="memory budget, MB (default %(default)g)")
     return p
 
 
@@ -48,7 +53,7 @@ class Counts:
                 self.connection_errors.append(f"{label}: {error!r}")
             elif response.status == 200:
                 self.ok += 1
-                if problem := proof.check_prediction(response, image, True):
+                if problem := check_prediction(response, image, True):
                     self.wrong.append(f"{label}: {problem}")
             elif response.slot_busy:
                 self.slot_503 += 1
@@ -81,7 +86,7 @@ def still_serving(service, image):
     problems = []
     if (health := service.client.get("/health/", timeout=30)).status != 200:
         problems.append(f"/health/ answered {health.status} after the overload: {health.body[:200]!r}")
-    response, _ = proof.upload_until_done(service.client, image, proof.Tally(), "upload after the overload",
+    response, _ = upload_until_done(service.client, image, Tally(), "upload after the overload",
                                           time.monotonic() + 60)
     if response is None:
         problems.append("no upload succeeded after the overload")
@@ -89,10 +94,10 @@ def still_serving(service, image):
 
 
 def overload(args):
-    images = proof.load_images(args.images)
+    images = load_images(args.images)
     with running_service() as service:
         workers_before = service.worker_pids()
-        sampler = proof.ServiceSampler(service.master_pid, hz=args.hz)
+        sampler = ServiceSampler(service.master_pid, hz=args.hz)
         sampler.start()
         try:
             counts = hammer(service, images, args.clients, args.seconds)
@@ -105,7 +110,7 @@ def overload(args):
             "clients": args.clients, "seconds": args.seconds, "gunicorn": " ".join(service.argv[1:]),
             "ok_200": counts.ok, "slot_503": counts.slot_503, "other": counts.other,
             "connection_errors": counts.connection_errors, "wrong_answers": counts.wrong,
-            "answer_p95_s": proof.percentile(counts.seconds, 0.95), "answer_max_s": max(counts.seconds, default=None),
+            "answer_p95_s": percentile(counts.seconds, 0.95), "answer_max_s": max(counts.seconds, default=None),
             "workers_before": workers_before, "workers_after": service.worker_pids(),
             "recycles": service.recycles(), "worker_deaths": service.worker_deaths(),
             "peak_rss_mb": sampler.peak("rss_mb"), "peak_pss_mb": sampler.peak("pss_mb"),

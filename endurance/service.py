@@ -1,110 +1,18 @@
-"""The real DermAI service for the endurance commands and tests, built on test_before_deploy.py's pieces.
-
-render.yaml's Gunicorn line on 127.0.0.1 with production settings and a throw-away SQLite (or a given
-DATABASE_URL), a memory sampler that also keeps a time series, and readings of the server log and workers.
+"""What the endurance commands share: a sampler that keeps a time series, drift per worker generation,
+client threads, and the command line and verdict of each command. The service itself is harness.service's.
 """
 import argparse
-import contextlib
 import json
-import re
-import shutil
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import test_before_deploy as proof
-
-BUDGET_MB = 512.0
-# What Gunicorn's master logs when a worker dies other than by its own recycling or a normal stop.
-WORKER_DEATH = re.compile(r"WORKER TIMEOUT|was sent SIG(?!TERM)|exited with code|Perhaps out of memory|"
-                          r"Worker failed to boot")
-RECYCLE = "Autorestarting worker after current request."
+from harness.memory import ServiceSampler
+from harness.photos import DEFAULT_IMAGES
 
 
-def with_options(argv, options):
-    """argv with each `--option value` of `options` replaced (or appended when the line lacks it)."""
-    argv = list(argv)
-    for option, value in options.items():
-        if option in argv:
-            argv[argv.index(option) + 1] = str(value)
-        else:
-            argv += [option, str(value)]
-    return argv
-
-
-def snapshot_bundle(dest, attempts=4, wait_s=15):
-    """A verified copy of the serving bundle at `dest`, so that the run serves the same files throughout even
-    if the bundle is regenerated meanwhile (retried a few times while it is being rewritten)."""
-    from Dermal.inference.bundle import BundleError, bundle_dir, check_bundle
-
-    for attempt in range(attempts):
-        shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(bundle_dir(), dest)
-        try:
-            check_bundle(dest)
-            return Path(dest)
-        except BundleError as exc:
-            problem = exc
-            if attempt + 1 < attempts:
-                time.sleep(wait_s)
-    raise proof.ProofError(f"the serving bundle is inconsistent: {problem}")
-
-
-class Service:
-    """A running service: its Server (process group), an HTTP Client, and the log to read."""
-
-    def __init__(self, server, client, argv, env):
-        self.server, self.client, self.argv, self.env = server, client, argv, env
-
-    @property
-    def master_pid(self):
-        return self.server.process.pid
-
-    def worker_pids(self):
-        return proof.service_pids(self.master_pid)[1:]
-
-    def log(self):
-        return self.server.log_tail(chars=10**9)
-
-    def worker_deaths(self):
-        """Log lines saying a worker was killed or crashed (recycling and a normal stop excluded)."""
-        return [line for line in self.log().splitlines() if WORKER_DEATH.search(line)]
-
-    def recycles(self):
-        return self.log().count(RECYCLE)
-
-
-@contextlib.contextmanager
-def running_service(*, database_url=None, env=None, options=None, collect_static=False, start_timeout=90,
-                    request_timeout=120):
-    """render.yaml's service, answering /health/ 200, for the duration of the block; always stopped.
-
-    `options` overrides Gunicorn options of the start line (e.g. {"--max-requests": 250}); `env` adds
-    variables on top of production settings. The service reads a snapshot of the serving bundle unless `env`
-    gives its own DERMAL_BUNDLE_DIR.
-    """
-    port = proof.free_port()
-    argv = with_options(proof.local_argv(proof.start_command(), port), options or {})
-    with tempfile.TemporaryDirectory(prefix="dermai-endurance-") as tmp:
-        settings = SimpleNamespace(database_url=database_url, engine="litert", budget=BUDGET_MB)
-        server_env = {**proof.server_env(settings, Path(tmp), port), **(env or {})}
-        if not (env or {}).get("DERMAL_BUNDLE_DIR"):
-            server_env["DERMAL_BUNDLE_DIR"] = str(snapshot_bundle(Path(tmp) / "bundle"))
-        proof.run_step([sys.executable, "manage.py", "migrate", "--no-input"], server_env, "manage.py migrate")
-        if collect_static:  # the production pages need the collected, hashed static files
-            proof.run_step([sys.executable, "manage.py", "collectstatic", "--no-input"], server_env,
-                           "manage.py collectstatic")
-        client = proof.Client(port, timeout=request_timeout)
-        with proof.Server(argv, server_env, Path(tmp) / "gunicorn.log") as server:
-            server.wait_healthy(client, start_timeout)
-            yield Service(server, client, argv, server_env)
-
-
-class SeriesSampler(proof.ServiceSampler):
+class SeriesSampler(ServiceSampler):
     """ServiceSampler that also keeps every reading as (uploads done, worker pids, summed RSS MB)."""
 
     def __init__(self, service, hz):
@@ -167,7 +75,7 @@ def run_clients(count, seconds_limit, work):
 def command_parser(description, hz):
     """The options every endurance command has (--images, --hz, --json); each adds its own."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--images", type=Path, default=proof.DEFAULT_IMAGES, help="folder of real photos")
+    p.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="folder of real photos (default %(default)s)")
     p.add_argument("--hz", type=float, default=hz, help=f"memory sampling rate (default {hz:g})")
     p.add_argument("--json", type=Path, help="write the report to this JSON file")
     return p

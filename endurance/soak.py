@@ -25,8 +25,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the project, not endurance/, must lead the path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from endurance.service import (SeriesSampler, command_parser, generations, proof, run_clients,  # noqa: E402
-                               run_command, running_service, verdict_lines)
+from endurance.service import (SeriesSampler, command_parser, generations, run_clients,  # noqa: E402
+                               run_command, verdict_lines)
+from harness.client import Tally, check_prediction, upload_until_done  # noqa: E402
+from harness.photos import load_images, spread  # noqa: E402
+from harness.service import running_service  # noqa: E402
 
 
 def parser():
@@ -49,8 +52,8 @@ def gunicorn_overrides(args):
 
 def send_uploads(service, sampler, images, args):
     """Every upload until answered (slot 503s retried); returns the Tally and the wrong answers."""
-    tally, wrong, lock = proof.Tally(), [], threading.Lock()
-    queue = iter(enumerate(proof.spread(images, args.requests)))
+    tally, wrong, lock = Tally(), [], threading.Lock()
+    queue = iter(enumerate(spread(images, args.requests)))
 
     def client(_, deadline):
         while time.monotonic() < deadline:
@@ -58,8 +61,8 @@ def send_uploads(service, sampler, images, args):
                 n, image = next(queue, (None, None))
             if image is None:
                 return
-            response, _ = proof.upload_until_done(service.client, image, tally, f"upload {n + 1}", deadline)
-            if response is not None and (problem := proof.check_prediction(response, image, True)):
+            response, _ = upload_until_done(service.client, image, tally, f"upload {n + 1}", deadline)
+            if response is not None and (problem := check_prediction(response, image, True)):
                 wrong.append(f"upload {n + 1}: {problem}")
             with lock:
                 sampler.uploads_done += 1
@@ -70,7 +73,7 @@ def send_uploads(service, sampler, images, args):
 
 
 def soak(args):
-    images = proof.load_images(args.images)
+    images = load_images(args.images)
     started = time.monotonic()
     with running_service(options=gunicorn_overrides(args)) as service:
         sampler = SeriesSampler(service, hz=args.hz)

@@ -19,7 +19,7 @@ def shown(capsys):
     return show
 
 
-def test_soak_across_a_worker_recycle(eval_items, shown):
+def test_soak_across_a_worker_recycle(shown):
     report = soak.soak(soak.parser().parse_args(
         ["--requests", "450", "--max-requests", "250", "--max-requests-jitter", "0"]))
     shown(soak.summary(report))
@@ -31,7 +31,7 @@ def test_soak_across_a_worker_recycle(eval_items, shown):
     assert all(row["drift_mb"] < 5 for row in measured)
 
 
-def test_overload_8_clients_for_60_seconds(eval_items, shown):
+def test_overload_8_clients_for_60_seconds(shown):
     report = overload.overload(overload.parser().parse_args([]))
     shown(overload.summary(report))
     assert report["failures"] == []

@@ -1,11 +1,14 @@
 """Faults against the real Gunicorn service (render.yaml's line): a damaged serving bundle, the database
-stopped mid-run, and damaged photos over HTTP. Each must give a clear answer, never a 500 or a dead worker.
+stopped mid-run or unreachable from start-up, and damaged photos over HTTP. Each must give a clear answer, never
+a 500 or a dead worker; /health/ fails (503) only for what a restart or redeploy can fix, the bundle.
 """
+import contextlib
 import hashlib
 import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,15 +22,19 @@ from PIL import Image as PILImage
 from Dermal.tests.web.conftest import encoded
 from Dermal.tests.web.test_bad_inputs import png_declaring
 from Dermal.tests.web.test_fuzz import damaged, damages, jpeg_declaring
-from endurance.service import proof, running_service, snapshot_bundle
+from harness.blueprint import gunicorn_settings, local_argv, start_command
+from harness.client import Client, check_prediction
+from harness.photos import Image
+from harness.server import Server, free_port, server_env
+from harness.service import Service, running_service, snapshot_bundle
 
 HINT = "quantize_model.py"
 BACKBONE, HEAD_WEIGHTS, MANIFEST = "backbone_int8.tflite", "head.npz", "manifest.json"
 
 
 @pytest.fixture(scope="module")
-def photo(eval_items):
-    return proof.Image(eval_items[0].path)
+def photo(fixture_items):
+    return Image(fixture_items[0].path)
 
 
 def assert_worker_unharmed(service, workers):
@@ -38,7 +45,7 @@ def assert_worker_unharmed(service, workers):
 def assert_analysed(service, photo):
     response = service.client.upload(photo)
     assert response.status == 200, response.body[:300]
-    assert proof.check_prediction(response, photo, True) is None
+    assert check_prediction(response, photo, True) is None
     return response.json()
 
 
@@ -135,6 +142,8 @@ def test_a_damaged_bundle_is_named_refused_and_survived(tmp_path, intact_bundle,
             assert health.status == 503
             assert "serving bundle" in health.body.decode() and fault.named in health.body.decode()
             assert HINT in health.body.decode()
+            ready = service.client.get("/health/ready/")
+            assert ready.status == 503 and ready.json()["dependencies"][0]["state"] == "down", ready.body[:300]
         analysis = service.client.upload(photo)
         assert analysis.status == 503 and "retry-after" not in analysis.headers, analysis.body[:300]
         assert "the model is unavailable" in analysis.json()["error"] and HINT in analysis.json()["error"]
@@ -190,7 +199,7 @@ class PrivatePostgres:
     """A throw-away PostgreSQL cluster on a free port, so stopping it disturbs no one else's database."""
 
     def __init__(self, bindir):
-        self.bindir, self.port = bindir, proof.free_port()
+        self.bindir, self.port = bindir, free_port()
         self.home = Path(tempfile.mkdtemp(prefix="dermai-pg-"))
         # PostgreSQL refuses to run as root: as root, its files belong to and it runs as `postgres`.
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -238,27 +247,83 @@ def postgres():
         server.remove()
 
 
+def assert_degraded_without_database(service, db_port, failed):
+    """/health/ stays 200 (a restart cannot bring the database back) and says what is lost; the readiness view
+    names the database with 503; neither discloses the driver's error, the database's address or port."""
+    health = service.client.get("/health/")
+    text = health.body.decode()
+    assert health.status == 200, text
+    assert text.splitlines() == ["degraded", "database: unreachable - history not recorded",
+                                 f"history: {failed} analyses answered since this worker started could not be "
+                                 f"recorded (see the 'dermai' log)"], text
+    ready = service.client.get("/health/ready/")
+    assert ready.status == 503, ready.body[:300]
+    assert {"name": "database", "state": "down", "detail": "unreachable - history not recorded"} in \
+        ready.json()["dependencies"], ready.json()
+    assert {"name": "serving bundle", "state": "ok"}.items() <= ready.json()["dependencies"][0].items()
+    for public in (text, ready.body.decode()):
+        assert "127.0.0.1" not in public and str(db_port) not in public, public
+    assert f"port {db_port} failed" in service.log()  # the driver's detail is for the operator's log
+
+
 def test_analyses_go_on_and_are_counted_while_the_database_is_down(postgres, photo):
     with running_service(database_url=postgres.url, collect_static=True) as service:
         workers = service.worker_pids()
         assert assert_analysed(service, photo)["analysis_id"] is not None
         postgres.stop()
         try:
+            assert_degraded_without_database(service, postgres.port, failed=0)
             answer = assert_analysed(service, photo)
             assert answer["analysis_id"] is None  # answered, not recorded
-            health = service.client.get("/health/").body.decode()
-            assert service.client.get("/health/").status == 503
-            assert health.startswith("database:") and "history: 1 analyses" in health, health
+            assert_degraded_without_database(service, postgres.port, failed=1)
             assert service.client.get("/memory/").json()["history_write_failures"] == 1
             assert service.client.get("/").status == 200  # the upload page needs no database
         finally:
             postgres.start()
-        assert service.client.get("/health/").status == 200
+        assert service.client.get("/health/ready/").status == 200
+        assert service.client.get("/health/").body.decode().startswith("ok\nhistory: 1 analyses")
         assert assert_analysed(service, photo)["analysis_id"] is not None  # recording again
         assert service.client.get("/memory/").json()["history_write_failures"] == 1  # still visible
         log = service.log()
         assert "could not record the analysis" in log and "database:" in log
         assert_worker_unharmed(service, workers)
+
+
+@contextlib.contextmanager
+def service_without_migrations(database_url, tmp_path):
+    """render.yaml's service as running_service starts it, minus the migration, which needs the database."""
+    port = free_port()
+    argv = local_argv(start_command(), port)
+    env = {**server_env(tmp_path, port, database_url=database_url),
+           "DERMAL_BUNDLE_DIR": str(snapshot_bundle(tmp_path / "bundle"))}
+    client = Client(port)
+    with Server(argv, env, tmp_path / "gunicorn.log") as server:
+        server.wait_healthy(client, 90)  # /health/ answers 200 although the database never did
+        yield Service(server, client, argv, env, gunicorn_settings(argv))
+
+
+def test_a_database_unreachable_from_start_up_leaves_analyses_and_health_working(tmp_path, photo):
+    closed = free_port()  # nothing listens there
+    with service_without_migrations(f"postgres://dermai@127.0.0.1:{closed}/dermai", tmp_path) as service:
+        workers = service.worker_pids()
+        assert_degraded_without_database(service, closed, failed=0)
+        assert assert_analysed(service, photo)["analysis_id"] is None
+        assert_degraded_without_database(service, closed, failed=1)
+        assert service.client.get("/memory/").json()["history_write_failures"] == 1
+        assert_worker_unharmed(service, workers)
+
+
+def test_a_database_that_never_answers_does_not_hold_the_health_check(tmp_path):
+    """A port that accepts connections and never speaks, as a hung PostgreSQL: /health/ still answers within
+    Render's 5 s (the connection attempt gives up first), degraded."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        with service_without_migrations(f"postgres://dermai@127.0.0.1:{port}/dermai", tmp_path) as service:
+            health = service.client.get("/health/", timeout=5)  # Render's timeout: past it, requests raises
+            assert health.status == 200 and health.body.startswith(b"degraded\n"), health.body
+            assert_degraded_without_database(service, port, failed=0)
 
 
 # --- damaged photos over HTTP ----------------------------------------------------------------------------------
@@ -297,6 +362,6 @@ def test_damaged_photos_never_crash_the_real_worker(fuzz_service, small_lesion, 
     """Forged sizes, bit flips, cuts and random fields over HTTP: a 200 or a 4xx, and the same worker after."""
     service, workers = fuzz_service
     upload_file.write_bytes(damaged(forged(small_lesion, kind, size), edits))
-    response = service.client.upload(proof.Image(upload_file, sex=fields[0], site=fields[1]), gradcam=False)
+    response = service.client.upload(Image(upload_file, sex=fields[0], site=fields[1]), gradcam=False)
     assert response.status in (200, 400, 413, 415), response.body[:300]
     assert_worker_unharmed(service, workers)

@@ -9,9 +9,10 @@ import keras  # noqa: E402
 
 import quantize_model  # noqa: E402
 from Dermal.inference.bundle import check_bundle  # noqa: E402
-from Dermal.inference.datasets import EVAL_DIR  # noqa: E402
+from Dermal.inference.datasets import FIXTURES_DIR  # noqa: E402
 from Dermal.inference.engines import LiteRTEngine  # noqa: E402
 from Dermal.inference.offline_keras import SplitModel, UnsupportedModel  # noqa: E402
+from Dermal.inference.scope import LEVELS  # noqa: E402
 
 CODES = "akiec,bcc,bkl,df,mel,nv,vasc"
 L = keras.layers
@@ -59,22 +60,16 @@ def saved_model(request, tmp_path):
 
 
 @pytest.fixture
-def eval_dir(eval_items):
-    return EVAL_DIR
-
-
-@pytest.fixture
 def props(tmp_path):
-    """sklesion's metadata encoding, which the generic metadata model shares (10 values); no held-out set."""
-    return ["--props", str(quantize_model.sklesion_model_path().parent / "model_props.pkl"),
-            "--heldout", str(tmp_path / "none")]
+    """sklesion's metadata encoding, which the generic metadata model shares (10 values); no trust layer."""
+    return ["--props", str(quantize_model.sklesion_model_path().parent / "model_props.pkl"), "--trust-sources"]
 
 
-def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_dir, props):
+def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, props):
     out = tmp_path / "bundle"
     assert quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--malignant", "mel",
-                                "--precision", "fp32", "--out", str(out), "--images", str(eval_dir),
-                                "--scope-layers", "early_conv"]) == 0
+                                "--precision", "fp32", "--out", str(out), "--images", str(FIXTURES_DIR),
+                                "--scope-layers", "early_conv", "--trust-sources", str(FIXTURES_DIR)]) == 0
     manifest, precision, backbone = check_bundle(out)
     validation = manifest["backbones"]["fp32"]["validation"]
     assert validation["top1_agreement"] == 1.0 and validation["max_probability_difference"] < 1e-5
@@ -87,23 +82,25 @@ def test_generic_model_becomes_a_validated_bundle(saved_model, tmp_path, eval_di
     probs, cam, scope = engine.analyse(image, meta, gradcam=True)
     ref_probs, ref_cam = split.analyse(image, meta)
     assert np.abs(probs - ref_probs).max() < 1e-5 and np.abs(cam - ref_cam).max() < 1e-4
-    assert manifest["backbones"]["fp32"]["scope"]["layers"] == ["early_conv"] and scope > 0
+    gate = manifest["backbones"]["fp32"]["scope"]
+    assert gate["layers"] == ["early_conv"] and gate["fitted_on"] == {"data": 16}  # the fixtures' folder
+    assert scope.level in LEVELS and gate["thresholds"]["not_a_lesion"] >= 0
 
 
-def test_bundle_under_the_agreement_bar_is_refused(saved_model, tmp_path, eval_dir, monkeypatch, props):
+def test_bundle_under_the_agreement_bar_is_refused(saved_model, tmp_path, monkeypatch, props):
     monkeypatch.setattr(quantize_model, "MIN_AGREEMENT", 1.01)  # no bundle can reach it
     out = tmp_path / "bundle"
     with pytest.raises(SystemExit, match="--force"):
         quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--precision", "fp32",
-                             "--out", str(out), "--images", str(eval_dir)])
+                             "--out", str(out), "--images", str(FIXTURES_DIR)])
     assert not (out / "manifest.json").exists() and not (out / "backbone_fp32.tflite").exists()
 
 
-def test_force_writes_it_anyway(saved_model, tmp_path, eval_dir, monkeypatch, props):
+def test_force_writes_it_anyway(saved_model, tmp_path, monkeypatch, props):
     monkeypatch.setattr(quantize_model, "MIN_AGREEMENT", 1.01)
     out = tmp_path / "bundle"
     assert quantize_model.main([*props, "--source", str(saved_model), "--classes", CODES, "--precision", "fp32",
-                                "--out", str(out), "--images", str(eval_dir), "--force"]) == 0
+                                "--out", str(out), "--images", str(FIXTURES_DIR), "--force"]) == 0
     assert json.loads((out / "manifest.json").read_text())["default_precision"] == "fp32"
 
 

@@ -3,7 +3,8 @@
 Layout (written by quantize_model.py):
     manifest.json          classes, input size, metadata encoding, backbones per precision, validation
     head.json, head.npz    the classifier head as ordered layers and their weights (see head.py)
-    backbone_<p>.tflite    image -> last convolutional feature map, one file per precision
+    backbone_<p>.tflite    image -> last convolutional feature map (+ scope statistics), one file per precision
+    scope_<p>.npz          the scope gate of that backbone (see scope.py; written by `python -m trust`)
 """
 import hashlib
 import json
@@ -15,6 +16,9 @@ from pathlib import Path
 # check the bundle before installing anything and the web process can read the manifest cheaply.
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent.parent / "bundle"
 MANIFEST, HEAD_LAYERS, HEAD_WEIGHTS = "manifest.json", "head.json", "head.npz"
+# The scope gate's arrays (scope_<precision>.npz, written by the trust tool): the lesion reference of the
+# backbone statistics, and the regression over distance and colour.
+SCOPE_ARRAYS = ("mean", "std", "feature_mean", "feature_scale", "weights", "intercept")
 
 
 class BundleError(RuntimeError):
@@ -77,7 +81,8 @@ def check_bundle(directory=None, precision=None):
     try:
         precision = choose_precision(manifest, precision)
         backbone = manifest["backbones"][precision]
-        for entry in [*manifest["head"].values(), *filter(None, [backbone.get("scope")])]:
+        gate = backbone.get("scope") or {}
+        for entry in [*manifest["head"].values(), *([gate] if "file" in gate else [])]:
             _verified(directory, entry)
         return manifest, precision, _verified(directory, backbone)
     except (KeyError, TypeError) as exc:
@@ -97,23 +102,28 @@ def load_head_description(directory, manifest):
     return layers, weights
 
 
-def load_scope_reference(directory, manifest, precision):
-    """The out-of-scope reference of one backbone: {mean, std, sizes, layers, threshold}, or None if it has none.
+def scope_entry(manifest, precision):
+    """The backbone's scope entry: the layers its statistics come from and their sizes, plus the fitted gate if
+    any. The Keras engine asks for "fp32" and falls back to the default precision's entry."""
+    backbones = manifest["backbones"]
+    return (backbones.get(precision) or backbones.get(manifest.get("default_precision")) or {}).get("scope")
 
-    The Keras engine asks for "fp32" and falls back to the default precision's reference."""
+
+def load_scope_reference(directory, manifest, precision):
+    """The scope gate of one backbone (scope.py): its reference, regression and thresholds, or None if it has none."""
     import numpy as np
 
-    backbones = manifest["backbones"]
-    entry = (backbones.get(precision) or backbones.get(manifest.get("default_precision")) or {}).get("scope")
-    if entry is None:
+    entry = scope_entry(manifest, precision)
+    if not entry or "file" not in entry:
         return None
     path = _verified(directory, entry)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            reference = {name: archive[name] for name in ("mean", "std", "sizes")}
+            gate = {name: archive[name] for name in SCOPE_ARRAYS}
+        return {**gate, "sizes": entry["sizes"], "layers": entry["layers"], "thresholds": entry["thresholds"],
+                "colourless_saturation": entry["colourless_saturation"]}
     except (OSError, ValueError, KeyError) as exc:
-        raise BundleError(f"{path} is unreadable ({exc}): run quantize_model.py") from exc
-    return {**reference, "layers": entry["layers"], "threshold": entry["threshold"]}
+        raise BundleError(f"the scope gate {path} is unreadable or outdated ({exc}): run python -m trust") from exc
 
 
 @dataclass(frozen=True)

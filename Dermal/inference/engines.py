@@ -1,8 +1,8 @@
 """Inference engines behind one interface, and the lazy, thread-safe loader that picks one.
 
 An engine's `analyse(image, meta, gradcam, flip_average=False)` returns an Analysis: probabilities
-(n_classes,), the Grad-CAM map or None, and the out-of-scope score or None (scope.py; bundles without a
-scope reference have none). Flip averaging runs the photo and its three mirror images and averages the
+(n_classes,), the Grad-CAM map or None, and the scope reading or None (scope.py; bundles without a scope gate
+have none). Flip averaging runs the photo and its three mirror images and averages the
 probabilities (held out: melanoma-vs-nevus AUC 0.74 -> 0.80 at four times the backbone cost); the Grad-CAM
 map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
@@ -20,7 +20,7 @@ import numpy as np
 
 from .bundle import BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference
 from .head import NumpyHead, gradcam as numpy_gradcam
-from .scope import scope_score
+from .scope import ScopeReading, colour_statistics, read_scope
 from .switches import engine_name, thread_count
 
 MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
@@ -29,20 +29,20 @@ MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, :
 class Analysis(NamedTuple):
     probabilities: np.ndarray
     cam: np.ndarray | None
-    scope_score: float | None
+    scope: ScopeReading | None
 
 
 class _Engine:
-    """What both engines share: the bundle's scope reference and how a score is made from statistics."""
+    """What both engines share: the bundle's scope gate and how a photo is read with it."""
 
     def __init__(self, directory, manifest, precision):
         self.manifest, self.precision = manifest, precision
         self.scope = load_scope_reference(directory, manifest, precision)
 
-    def score(self, statistics):
+    def read_scope(self, statistics, image):
         if self.scope is None or statistics is None:
             return None
-        return float(scope_score(statistics, self.scope["mean"], self.scope["std"], self.scope["sizes"]))
+        return read_scope(statistics, colour_statistics(image), self.scope)
 
 
 class LiteRTEngine(_Engine):
@@ -91,7 +91,7 @@ class LiteRTEngine(_Engine):
         cam = None
         if gradcam:
             cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))
-        return Analysis(probs[0], cam, self.score(statistics))
+        return Analysis(probs[0], cam, self.read_scope(statistics, image))
 
 
 def _check_consistency(manifest, input_shape, head):
@@ -125,7 +125,7 @@ class KerasEngine(_Engine):
                 probs = np.mean([probs, *(self.split.analyse(m(image), meta)[0] for m in MIRRORS)], axis=0)
                 cam = self.split.analyse(image, meta, int(probs.argmax()))[1] if gradcam else None
             statistics = self.split.scope_statistics(image) if self.scope else None
-        return Analysis(probs, cam if gradcam else None, self.score(statistics))
+        return Analysis(probs, cam if gradcam else None, self.read_scope(statistics, image))
 
 
 def keras_source_path(manifest):

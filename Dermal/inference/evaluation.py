@@ -49,16 +49,59 @@ def sensitivity(truth, predicted, positive="mel"):
     return float(np.mean(predicted[chosen] == positive)) if chosen.any() else None
 
 
-def expected_calibration_error(probs, truth_index, bins=10):
-    """Top-1 confidence vs accuracy over `bins` equal-width confidence bins, weighted by the bins' sizes."""
+def reliability_bins(probs, truth_index, bins=10):
+    """Top-1 confidence vs accuracy per equal-width confidence bin (the reliability diagram): one dict per
+    non-empty bin with its bounds, photo count, mean confidence and accuracy."""
     probs = np.asarray(probs, dtype=np.float64)
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == np.asarray(truth_index)
     # bin b holds confidences in (b/bins, (b+1)/bins]
     which = np.digitize(confidence, np.linspace(0, 1, bins + 1)[1:-1], right=True)
-    gaps = [abs(correct[which == b].mean() - confidence[which == b].mean()) * np.mean(which == b)
-            for b in np.unique(which)]
-    return float(np.sum(gaps))
+    return [{"low": b / bins, "high": (b + 1) / bins, "count": int(np.sum(which == b)),
+             "confidence": float(confidence[which == b].mean()), "accuracy": float(correct[which == b].mean())}
+            for b in map(int, np.unique(which))]
+
+
+def expected_calibration_error(probs, truth_index, bins=10):
+    """Top-1 confidence vs accuracy over `bins` equal-width confidence bins, weighted by the bins' sizes."""
+    cells = reliability_bins(probs, truth_index, bins)
+    total = sum(cell["count"] for cell in cells)
+    return float(sum(abs(c["accuracy"] - c["confidence"]) * c["count"] / total for c in cells))
+
+
+def wilson_interval(successes, trials, z=1.959964):
+    """Wilson score 95% interval of a proportion: honest for small counts (1 of 1 is [0.21, 1], not [1, 1]);
+    None without trials."""
+    if not trials:
+        return None
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def bootstrap_rate_interval(hits, rounds=2000, level=0.95, seed=0):
+    """Percentile bootstrap interval of the share of True in `hits` (e.g. malignant photos flagged)."""
+    hits = np.asarray(hits, dtype=bool)
+    if not len(hits):
+        return None
+    rng = np.random.default_rng(seed)
+    rates = rng.choice(hits, (rounds, len(hits))).mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(rates, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def roc_curve(scores, positive):
+    """(false positive rates, true positive rates) at every distinct score used as a threshold (score >=
+    threshold is positive), from (0, 0) to (1, 1)."""
+    scores, positive = np.asarray(scores, dtype=np.float64), np.asarray(positive, dtype=bool)
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, hits = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # the last photo of each distinct score
+    tpr = np.cumsum(hits)[last] / hits.sum()
+    fpr = np.cumsum(~hits)[last] / (~hits).sum()
+    return [0.0, *map(float, fpr)], [0.0, *map(float, tpr)]
 
 
 def average_ranks(values):

@@ -1,16 +1,36 @@
-"""Is this a close-up of a skin lesion? A distance from the photo's mid-level backbone statistics to lesions'.
+"""Is this a close-up of a skin lesion, and is it like the photos the model learnt from? A graded verdict.
 
-The backbone also outputs, for a few mid-level layers (Xception's block3_pool, block4_pool and
-block7_sepconv3_act for sklesion), each channel's mean and standard deviation over the image: texture and
-colour statistics that the last layers, tuned to tell lesions apart, no longer keep. The scope score is their
-root-mean-square z-distance from a reference set of lesion photos, averaged over the layers. Softmax
-confidence cannot do this (median top probability 0.84 on non-lesion photos against 0.92-0.97 on lesions).
-The threshold is the 97th percentile of the reference photos' own scores, each left out of the reference it
-is scored against; quantize_model.py stores reference and threshold in the bundle.
+Two measurements of the photo feed one score:
+- its distance from dermoscopic lesion photos: the root-mean-square z-distance of a few mid-level backbone
+  layers' per-channel means and standard deviations (Xception's block3_pool, block4_pool and
+  block7_sepconv3_act for sklesion) from a reference set of lesion photos, averaged over the layers. These
+  texture and colour statistics keep what the last layers, tuned to tell lesions apart, no longer do: the
+  pooled final features of a cat, a document or a fundus photo sit among lesion photos' (measured);
+- its colour on the model's input: the share of skin-hued pixels, the mean saturation, red over blue and
+  colourfulness (Hasler and Suesstrunk).
+A logistic regression, fitted offline on lesion photos of four sources against non-lesion photos (the `trust`
+tool), turns them into one score: the log-odds that the photo is not a skin-lesion close-up. Above the
+`unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
+the answer is shown with a warning; above `not_a_lesion`, or with no colour at all (every lesion photo seen
+has a mean saturation above 0.06), it does not look like a skin lesion. No verdict ever hides the
+probabilities or the referral: see AI_detection and the result page.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-QUANTILE = 0.97
+LEVELS = ("lesion", "unusual", "not_a_lesion")
+# A photo too dark or too bright has lost some of the colour and texture the gate reads: its quality warning
+# says why, and while it keeps some colour the gate calls it at most unusual, never "not a skin lesion" on that
+# evidence (darkened lesion photos scored as not one). A washed-out photo with no colour left stays not one.
+EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})
+
+
+class ScopeReading(NamedTuple):
+    level: str          # one of LEVELS
+    score: float        # log-odds that the photo is not a skin-lesion close-up
+    distance: float     # from the dermoscopic lesion reference (mid-level statistics)
+    colourless: bool    # no colour to speak of: not a photo this model can read
 
 
 def scope_score(statistics, mean, std, sizes):
@@ -27,7 +47,7 @@ def reference_from(statistics):
 
 
 def leave_one_out_scores(statistics, sizes):
-    """Each reference photo's score against the reference without it."""
+    """Each reference photo's distance from the reference without it (an honest distance for its members)."""
     statistics = np.asarray(statistics, np.float64)
     scores = []
     for i in range(len(statistics)):
@@ -36,5 +56,52 @@ def leave_one_out_scores(statistics, sizes):
     return np.array(scores)
 
 
-def threshold_from(statistics, sizes, quantile=QUANTILE):
-    return float(np.quantile(leave_one_out_scores(statistics, sizes), quantile))
+def colour_statistics(batch):
+    """(skin-hued share, mean saturation, mean red minus blue, colourfulness) of a (1, H, W, 3) 0-255 batch."""
+    x = np.asarray(batch, np.float32)[0] / 255.0
+    red, green, blue = x[..., 0], x[..., 1], x[..., 2]
+    high, low = x.max(axis=-1), x.min(axis=-1)
+    chroma = high - low
+    saturation = chroma / np.maximum(high, 1e-6)
+    safe = chroma + 1e-9
+    hue = 60 * np.where(high == red, ((green - blue) / safe) % 6,
+                        np.where(high == green, (blue - red) / safe + 2, (red - green) / safe + 4))
+    skin = ((hue <= 50) | (hue >= 330)) & (saturation > 0.08) & (high > 0.12)
+    rg, yb = red - green, (red + green) / 2 - blue
+    colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful], np.float64)
+
+
+def gate_features(distance, colour):
+    """The regression's inputs (..., 5) from distances (...) and colour statistics (..., 4)."""
+    colour = np.asarray(colour, np.float64)
+    return np.stack([np.log(distance), colour[..., 0], np.log(colour[..., 1] + 0.01), colour[..., 2],
+                     np.log(colour[..., 3] + 0.01)], axis=-1)
+
+
+def gate_score(features, gate):
+    """Log-odds that the photo is not a skin-lesion close-up, from gate_features and the bundle's regression."""
+    z = (np.asarray(features, np.float64) - gate["feature_mean"]) / gate["feature_scale"]
+    return z @ gate["weights"] + float(gate["intercept"])
+
+
+def level_of(score, colourless, thresholds):
+    if colourless or score > thresholds["not_a_lesion"]:
+        return "not_a_lesion"
+    return "unusual" if score > thresholds["unusual"] else "lesion"
+
+
+def allowing_for_exposure(reading, warning_codes):
+    """The reading, with `not_a_lesion` lowered to `unusual` when an exposure warning explains the oddness."""
+    if (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
+            and EXPOSURE_WARNINGS & set(warning_codes)):
+        return reading._replace(level="unusual")
+    return reading
+
+
+def read_scope(statistics, colour, gate):
+    """The ScopeReading of one photo from its backbone statistics (1-D) and colour_statistics."""
+    distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
+    score = float(gate_score(gate_features(distance, colour), gate))
+    colourless = bool(colour[1] < gate["colourless_saturation"])
+    return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless)

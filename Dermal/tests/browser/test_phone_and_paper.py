@@ -31,7 +31,7 @@ def phone(browser):
     context.close()
 
 
-def test_a_phone_takes_the_photo_with_its_camera_and_nothing_overflows(phone, live_server, eval_items,
+def test_a_phone_takes_the_photo_with_its_camera_and_nothing_overflows(phone, live_server, fixture_items,
                                                                         screenshot_path):
     phone.goto(live_server.url + "/")
     assert phone.locator("#camera").get_attribute("capture") == "environment"
@@ -40,7 +40,7 @@ def test_a_phone_takes_the_photo_with_its_camera_and_nothing_overflows(phone, li
     assert_fits_the_width(phone)
     phone.screenshot(path=screenshot_path("phone-form"), full_page=True)
 
-    photo = str(first_of(eval_items, "mel").path)
+    photo = str(first_of(fixture_items, "mel").path)
     phone.set_input_files("#photo", photo)
     phone.set_input_files("#camera", photo)  # the camera's photo replaces the one chosen before
     assert phone.eval_on_selector("#photo", "input => input.files.length") == 0
@@ -55,8 +55,8 @@ def test_a_phone_takes_the_photo_with_its_camera_and_nothing_overflows(phone, li
     phone.screenshot(path=screenshot_path("phone-result"), full_page=True)
 
 
-def test_a_phone_photo_of_no_lesion_gets_no_diagnosis(phone, live_server, tmp_path, screenshot_path):
-    """scikit-image's astronaut portrait, judged out of scope by the real engine."""
+def test_a_phone_photo_of_no_lesion_says_so_first_and_hides_nothing(phone, live_server, tmp_path, screenshot_path):
+    """scikit-image's astronaut portrait: not a lesion for the real engine, with a malignant probability of 0.46."""
     photo = tmp_path / "astronaut.jpg"
     photo.write_bytes(astronaut_photo())
     phone.goto(live_server.url + "/")
@@ -66,12 +66,12 @@ def test_a_phone_photo_of_no_lesion_gets_no_diagnosis(phone, live_server, tmp_pa
 
     heading = phone.locator("#out-of-scope h2").inner_text()
     assert heading == "This photo does not look like a close-up of a skin lesion"
-    assert phone.locator("#diagnosis").count() == 0
-    assert not phone.locator("#top-three").is_visible()  # behind the disclosure
-    phone.click("#withheld summary")
     assert phone.locator("#top-three li").count() == 3 and phone.locator("#top-three").is_visible()
+    referral = phone.locator("#referral")
+    assert referral.is_visible() and referral.inner_text().startswith("If this is a photo of a skin lesion")
+    assert phone.evaluate("document.querySelector('#referral').closest('details')") is None
     assert_fits_the_width(phone)
-    phone.screenshot(path=screenshot_path("phone-out-of-scope"), full_page=True)
+    phone.screenshot(path=screenshot_path("phone-not-a-lesion"), full_page=True)
 
 
 def test_the_camera_button_is_not_offered_to_a_mouse(browser, live_server):
@@ -90,11 +90,11 @@ PRINTED = ["#photo-shown", "#overlay", "#top-three", "#malignant-probability", "
 NOT_PRINTED = ["#print-report", "#again", ".probabilities", ".site-footer", "#timing"]
 
 
-def test_the_result_prints_to_one_a4_page_with_the_report(browser, live_server, eval_items, tmp_path,
+def test_the_result_prints_to_one_a4_page_with_the_report(browser, live_server, fixture_items, tmp_path,
                                                            monkeypatch, screenshot_path):
     monkeypatch.setenv("ENABLE_GRADCAM", "true")
     photo = tmp_path / "blurred-melanoma.jpg"
-    photo.write_bytes(spoiled(first_of(eval_items, "mel"), "blurry"))
+    photo.write_bytes(spoiled(first_of(fixture_items, "mel"), "blurry"))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/")
     page.set_input_files("#photo", str(photo))
@@ -127,7 +127,7 @@ def test_the_result_prints_to_one_a4_page_with_the_report(browser, live_server, 
     page.close()
 
 
-def test_an_out_of_scope_result_prints_to_one_page_without_a_diagnosis(browser, live_server, tmp_path):
+def test_a_not_a_lesion_result_prints_its_headline_and_its_referral(browser, live_server, tmp_path):
     photo = tmp_path / "astronaut.jpg"
     photo.write_bytes(astronaut_photo())
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -136,8 +136,8 @@ def test_an_out_of_scope_result_prints_to_one_page_without_a_diagnosis(browser, 
     page.click("#analyse")
     page.wait_for_selector("#out-of-scope", timeout=60_000)
     page.emulate_media(media="print")
-    for selector in ("#out-of-scope", "#photo-shown", "#report-meta", "#disclaimer"):
+    for selector in ("#out-of-scope", "#referral", "#top-three", "#photo-shown", "#report-meta", "#disclaimer"):
         assert page.locator(selector).is_visible(), f"{selector} is not printed"
-    assert page.locator("#diagnosis").count() == 0 and not page.locator("#top-three").is_visible()
+    assert page.locator("#referral").inner_text().startswith("If this is a photo of a skin lesion")
     assert pdf_pages(page.pdf(format="A4", print_background=True)) == 1
     page.close()

@@ -37,7 +37,7 @@ def test_gradcam_overlay_is_a_png_the_size_of_the_shown_photo(lesion_jpeg):
     result = predict_skin_simple(lesion_jpeg, gradcam=True)
     overlay = Image.open(io.BytesIO(result.overlay_png))
     photo = Image.open(io.BytesIO(result.photo_jpeg))
-    assert result.gradcam and overlay.format == "PNG" and overlay.size == photo.size == (600, 450)
+    assert result.gradcam and overlay.format == "PNG" and overlay.size == photo.size == (640, 480)  # 1024x768
 
 
 def test_gradcam_off_by_argument_and_by_environment(lesion_jpeg, monkeypatch):
@@ -54,8 +54,8 @@ def test_predictions_match_the_labels_on_most_eval_images(eval_items):
     assert right / len(eval_items) >= 0.9  # 0.96 measured; these images were likely seen in training
 
 
-def test_large_heldout_photo_is_analysed_and_shown_small(heldout_items):
-    largest = max(heldout_items, key=lambda i: i.path.stat().st_size)
+def test_large_photo_is_analysed_and_shown_small(fixture_items):
+    largest = max(fixture_items, key=lambda i: i.path.stat().st_size)
     result = predict_skin_simple(largest.read(), gradcam=True)
     assert max(result.image_size) >= 1000 and max(Image.open(io.BytesIO(result.overlay_png)).size) <= 640
 
@@ -119,8 +119,8 @@ def engine_meta(engine):
 
 
 @pytest.mark.parametrize("flip_average,mode", [(False, "single"), (True, "flip_average")])
-def test_referral_follows_the_bundles_held_out_threshold(eval_items, flip_average, mode):
-    melanoma = next(i for i in eval_items if i.dx == "mel")
+def test_referral_follows_the_bundles_held_out_threshold(fixture_items, flip_average, mode):
+    melanoma = next(i for i in fixture_items if i.dx == "mel")
     result = predict_skin_simple(melanoma.read(), gradcam=False, flip_average=flip_average)
     from Dermal.inference.engines import get_engine
 

@@ -110,12 +110,21 @@ def test_bundle_check_needs_only_the_standard_library():
                           check=True).stdout.strip() == "False"
 
 
-def test_committed_bundle_has_a_scope_reference_measured_on_held_out_lesions(manifest):
+def test_committed_bundle_has_a_scope_gate_measured_on_sources_it_never_saw(manifest):
     scope = manifest["backbones"]["int8"]["scope"]
     assert scope["layers"] == ["block3_pool", "block4_pool", "block7_sepconv3_act"]
-    assert scope["threshold"] > 0 and scope["heldout_lesions_flagged"] <= 0.05
-    reference = bundle.load_scope_reference(bundle.DEFAULT_BUNDLE_DIR, manifest, "int8")
-    assert reference["mean"].shape == reference["std"].shape == (int(reference["sizes"].sum()),)
+    assert scope["thresholds"]["unusual"] < scope["thresholds"]["not_a_lesion"]
+    assert set(scope["leave_one_source_out"]) == {"derm_eval", "derm_heldout", "derm_acral_dev", "derm_phone_dev"}
+    for source, counts in scope["leave_one_source_out"].items():
+        assert counts["not_a_lesion"] <= 1, source  # at most one photo of a source it never saw
+    gate = bundle.load_scope_reference(bundle.DEFAULT_BUNDLE_DIR, manifest, "int8")
+    assert gate["mean"].shape == gate["std"].shape == (sum(gate["sizes"]),) and gate["weights"].shape == (5,)
+
+
+def test_a_bundle_without_a_fitted_gate_serves_without_a_scope(bundle_copy, manifest):
+    layout = {key: manifest["backbones"]["int8"]["scope"][key] for key in ("layers", "sizes")}
+    assert bundle.load_scope_reference(bundle_copy, {**manifest, "backbones": {"int8": {"scope": layout}}},
+                                       "int8") is None
 
 
 def test_truncated_scope_reference_is_detected(bundle_copy, manifest):

@@ -38,18 +38,12 @@ def test_nothing_heavy_is_imported_or_loaded_at_import():
     assert out.split() == ["False", "False", "False"]
 
 
-def test_litert_engine_never_imports_tensorflow(lesion_jpeg):
+def test_litert_engine_never_imports_tensorflow(fixture_items):
     probe = ("import sys; from Dermal.AI_detection import predict_skin_simple as p; import pathlib; "
-             f"r = p(pathlib.Path({str(lesion_jpeg_path())!r}).read_bytes(), gradcam=True); "
+             f"r = p(pathlib.Path({str(fixture_items[0].path)!r}).read_bytes(), gradcam=True); "
              "print(r.engine, r.top_class in r.probabilities, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["litert", "True", "False"]
-
-
-def lesion_jpeg_path():
-    from Dermal.inference.datasets import EVAL_DIR
-
-    return sorted((EVAL_DIR / "images").glob("*.jpg"))[0]
 
 
 def test_threads_follow_dermal_threads_then_omp(monkeypatch):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from Dermal.inference import evaluation as ev
+from Dermal.inference.datasets import FIXTURES_DIR
 
 ROOT = Path(__file__).resolve().parents[3]
 CLASSES = ["a", "b", "c"]
@@ -91,10 +92,14 @@ def test_bootstrap_interval_of_a_perfect_separation_is_one():
 def test_evaluate_command_writes_the_report_on_a_few_real_images(eval_items, heldout_items, tmp_path):
     pytest.importorskip("tensorflow", reason="the Keras original needs requirements-offline.txt")
     pytest.importorskip("sklesion", reason="the Keras original needs sklesion (pip install --no-deps)")
-    command = [sys.executable, "bench/evaluate.py", "--limit", "7", "--heldout-limit", "4", "--bootstrap", "50",
-               "--out", str(tmp_path)]
-    subprocess.run(command, check=True, cwd=ROOT, timeout=120, capture_output=True)
+    # The held-out folder is the committed photos here, so that its measured section stays quick.
+    (tmp_path / "EVALUATION.md").write_text(f"# old\n\n{TRUST_BLOCK}\n")
+    command = [sys.executable, "bench/evaluate.py", "--limit", "7", "--heldout", str(FIXTURES_DIR), "--heldout-limit",
+               "4", "--bootstrap", "50", "--workers", "1", "--out", str(tmp_path)]
+    subprocess.run(command, check=True, cwd=ROOT, timeout=240, capture_output=True)
     report = (tmp_path / "EVALUATION.md").read_text()
+    assert TRUST_BLOCK in report and "# old" not in report  # the scope-and-referral section outlives a rewrite
+    assert "### As users measure it: `python manage.py evaluate" in report and "16 photos: accuracy" in report
     figures = json.loads((tmp_path / "evaluation.json").read_text())
     assert "likely seen in training" in report and "ISIC Archive" in report and "Tschandl" in report
     rows = figures["derm_eval"]["results"]
@@ -104,11 +109,29 @@ def test_evaluate_command_writes_the_report_on_a_few_real_images(eval_items, hel
     int8 = next(r for r in rows if r["model"] == "int8" and r["metadata"] == "given")
     assert int8["agreement_with_keras"] >= 6 / 7
     assert figures["derm_heldout"]["results"][0]["images"] == 4
-    extras = figures["heldout_extras"]
-    assert set(extras["flip_average"]) == {"keras", "int8"} and extras["flip_average"]["int8"]["images"] == 4
-    assert "## Flip averaging on held-out photos" in report and "chosen and measured on the same" in report
+    flip = figures["flip_average"]
+    assert set(flip) == {"keras", "int8"} and flip["int8"]["images"] == 4
+    assert "## Flip averaging on held-out photos" in report
     for picture in ("confusion_int8.png", "gradcam_examples.png"):
         assert (tmp_path / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+TRUST_BLOCK = "<!-- trust:begin -->\n## Scope and referral\n\nwritten by another command\n<!-- trust:end -->"
+
+
+def test_heldout_section_only_rewrites_that_section_and_nothing_else(tmp_path):
+    before = (f"# DermAI model evaluation\n\n## derm_heldout (ISIC Archive) - never seen\n\nper model\n\n"
+              f"{TRUST_BLOCK}\n")
+    (tmp_path / "EVALUATION.md").write_text(before)
+    command = [sys.executable, "bench/evaluate.py", "--heldout-section-only", "--heldout", str(FIXTURES_DIR),
+               "--bootstrap", "50", "--workers", "1", "--out", str(tmp_path)]
+    for _ in range(2):  # the second run replaces the section the first one inserted
+        subprocess.run(command, check=True, cwd=ROOT, timeout=240, capture_output=True)
+        after = (tmp_path / "EVALUATION.md").read_text()
+        heading = after.index("## derm_heldout (ISIC Archive) - never seen\n")
+        assert after.index("<!-- heldout:begin") > heading and after.count("<!-- heldout:begin") == 1
+        assert "16 photos: accuracy" in after and "| mel | 5 |" in after
+        assert after.index("per model") > after.index("<!-- heldout:end -->") and after.endswith(f"{TRUST_BLOCK}\n")
 
 
 # --- bench/evaluate.py's held-out additions and bench/report.py's service section (no model needed) ----------
@@ -118,15 +141,6 @@ def bench_evaluate():
     from bench import evaluate
 
     return evaluate
-
-
-def heldout(labels):
-    from types import SimpleNamespace
-
-    return SimpleNamespace(name="derm_heldout", samples=[SimpleNamespace(dx=label) for label in labels])
-
-
-MANIFEST_CLASSES = [{"code": "mel", "malignant": True}, {"code": "nv", "malignant": False}]
 
 
 def test_paired_auc_difference_is_zero_for_the_same_scores_and_brackets_a_real_change():
@@ -139,31 +153,6 @@ def test_paired_auc_difference_is_zero_for_the_same_scores_and_brackets_a_real_c
     low, high = evaluate.paired_auc_difference(single, better, positive, rounds=300)
     change = ev.roc_auc(better, positive) - ev.roc_auc(single, positive)
     assert 0 <= low <= change <= high
-
-
-def test_triage_check_reproduces_the_stored_threshold_and_its_figures():
-    from Dermal.inference.triage import threshold_for_sensitivity
-
-    evaluate = bench_evaluate()
-    labels = ["mel"] * 10 + ["nv"] * 20
-    scores = np.r_[np.linspace(0.3, 0.9, 10), np.linspace(0.0, 0.5, 20)]
-    stored = {**threshold_for_sensitivity(scores, np.array(labels) == "mel", 0.9), "target_sensitivity": 0.9}
-    manifest = {"classes": MANIFEST_CLASSES, "backbones": {"int8": {"triage": {"single": stored}}}}
-    checks = evaluate.triage_check(manifest, heldout(labels), {"single": scores}, "int8")
-    assert checks["single"]["rechosen"]["threshold"] == stored["threshold"]
-    assert checks["single"]["at_manifest_threshold"] == {k: stored[k] for k in ("sensitivity", "specificity")}
-    assert evaluate.triage_matches({"int8": checks})
-    shifted = evaluate.triage_check(manifest, heldout(labels), {"single": scores + 0.05}, "int8")
-    assert not evaluate.triage_matches({"int8": shifted})
-    assert evaluate.triage_check(manifest, heldout(["nv"] * 3), {"single": scores[:3]}, "int8") == {}
-
-
-def test_scope_check_counts_scores_above_the_threshold():
-    evaluate = bench_evaluate()
-    manifest = {"backbones": {"int8": {"scope": {"threshold": 1.5, "layers": ["a"], "heldout_lesions_flagged": 0.25}}}}
-    check = evaluate.scope_check(manifest, "int8", np.array([1.0, 1.5, 1.6, 2.0]))
-    assert check["measured_flagged"] == 0.5 and check["manifest_flagged"] == 0.25 and check["images"] == 4
-    assert evaluate.scope_check(manifest, "fp16", np.array([1.0])) is None
 
 
 def test_service_section_is_replaced_between_its_markers_and_kept_otherwise():
@@ -192,3 +181,35 @@ def test_service_command_measures_the_real_service_on_a_few_uploads(tmp_path):
     assert run["peak_rss_mb"] > max(run["worker_peak_rss_mb"]) > 50
     text = markdown.read_text()
     assert text.startswith("# Benchmarks") and "<!-- /service-view -->" in text and "| 1 (default) | 4 | 3/3 |" in text
+
+
+def test_reliability_bins_hold_each_photo_once_with_its_confidence_and_accuracy():
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.05, 0.95]])
+    bins = ev.reliability_bins(probs, [0, 1, 1, 0])
+    assert [(b["low"], b["count"]) for b in bins] == [(0.5, 1), (0.6, 1), (0.8, 1), (0.9, 1)]
+    assert [b["accuracy"] for b in bins] == [0.0, 1.0, 1.0, 0.0]
+    # ECE: |0 - 0.6| + |1 - 0.7| + |1 - 0.9| + |0 - 0.95|, each a quarter of the photos
+    assert ev.expected_calibration_error(probs, [0, 1, 1, 0]) == pytest.approx((0.6 + 0.3 + 0.1 + 0.95) / 4)
+
+
+def test_wilson_interval_is_honest_for_small_counts():
+    low, high = ev.wilson_interval(1, 1)
+    assert low == pytest.approx(0.2065, abs=1e-4) and high == 1.0  # one of one says little
+    low, high = ev.wilson_interval(18, 20)
+    assert (low, high) == pytest.approx((0.699, 0.972), abs=1e-3)
+    assert ev.wilson_interval(0, 0) is None
+
+
+def test_bootstrap_rate_interval_brackets_the_rate_and_narrows_with_more_cases():
+    small = ev.bootstrap_rate_interval([True] * 9 + [False])
+    large = ev.bootstrap_rate_interval([True] * 90 + [False] * 10)
+    assert small[0] <= 0.9 <= small[1] and large[0] <= 0.9 <= large[1]
+    assert large[1] - large[0] < small[1] - small[0]
+
+
+def test_roc_curve_steps_through_each_distinct_score_and_its_area_is_the_auc():
+    scores, positive = [0.9, 0.8, 0.8, 0.1], [True, False, True, False]
+    fpr, tpr = ev.roc_curve(scores, positive)
+    assert (fpr, tpr) == ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0])  # the tie at 0.8 moves both at once
+    trapezoids = sum((fpr[i + 1] - fpr[i]) * (tpr[i + 1] + tpr[i]) / 2 for i in range(len(fpr) - 1))
+    assert trapezoids == pytest.approx(ev.roc_auc(scores, positive))

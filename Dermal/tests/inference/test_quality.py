@@ -13,9 +13,10 @@ def codes(pixels, original_size=None):
 
 
 @pytest.fixture(scope="module")
-def sharp_heldout_photo(heldout_items):
-    """A held-out photo at its full resolution, as the upload path decodes it."""
-    return Image.fromarray(np.ascontiguousarray(imaging.open_photo(heldout_items[0].read(), 254).pixels))
+def sharp_heldout_photo(fixture_items):
+    """The largest held-out photo committed, at its full resolution, as the upload path decodes it."""
+    largest = max(fixture_items, key=lambda item: item.path.stat().st_size)
+    return Image.fromarray(np.ascontiguousarray(imaging.open_photo(largest.read(), 254).pixels))
 
 
 def test_no_real_photo_gets_a_warning(eval_items, heldout_items):

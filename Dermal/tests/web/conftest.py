@@ -9,6 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageEnhance, ImageFilter
 
+from Dermal.inference.switches import flip_average_enabled
+
 
 @dataclass
 class Outcome:
@@ -46,7 +48,9 @@ def submit_to_api(client, image=None, filename="lesion.jpg", **fields):
 
 
 def submit_to_page(client, image=None, filename="lesion.jpg", **fields):
-    # The page's checkboxes (Grad-CAM, flip averaging) send "on" when ticked and nothing otherwise.
+    # The page's checkboxes (Grad-CAM, flip averaging) send "on" when ticked and nothing otherwise; a box the
+    # test leaves alone is sent as the page shows it, as a person who does not touch it would.
+    fields.setdefault("flip_average", flip_average_enabled())
     for box in ("gradcam", "flip_average"):
         if box in fields:
             fields[box] = "on" if fields[box] in (True, "true") else None
@@ -86,9 +90,11 @@ SPOILERS = {
 
 
 def spoiled(item, code):
-    """`item`'s photo (600x450) spoiled so that it deserves the quality warning `code`, as JPEG bytes."""
+    """`item`'s photo, brought to 600 px wide (the scale the spoilers are set for), spoiled so that it deserves
+    the quality warning `code`, as JPEG bytes."""
     with Image.open(item.path) as image:
-        return encoded(SPOILERS[code](image.convert("RGB")), "JPEG", quality=92)
+        photo = image.convert("RGB").resize((600, round(600 * image.height / image.width)), Image.LANCZOS)
+    return encoded(SPOILERS[code](photo), "JPEG", quality=92)
 
 
 def document_photo():
@@ -113,16 +119,18 @@ def astronaut_photo():
 NON_LESION_PHOTOS = {"astronaut": astronaut_photo, "document": document_photo}
 
 
-def judge_out_of_scope(monkeypatch, score=0.93, threshold=0.5):
-    """The real analysis of the real photo with the verdict "out of scope" (score, threshold) put in its place:
+def judge_scope(monkeypatch, level="not_a_lesion", score=2.93, thresholds=None):
+    """The real analysis of the real photo with the scope verdict `level` (score, thresholds) put in its place:
     a lesion photo the engine would pass, to see the page's answer to the verdict itself."""
     from dataclasses import replace
 
     from Dermal import AI_detection
 
     real = AI_detection.predict_skin_simple
+    thresholds = thresholds or {"unusual": -1.0, "not_a_lesion": 1.5}
 
     def predict(*args, **kwargs):
-        return replace(real(*args, **kwargs), out_of_scope=True, scope_score=score, scope_threshold=threshold)
+        return replace(real(*args, **kwargs), scope=level, out_of_scope=level == "not_a_lesion", scope_score=score,
+                       scope_thresholds=thresholds)
 
     monkeypatch.setattr(AI_detection, "predict_skin_simple", predict)

@@ -15,8 +15,8 @@ from .conftest import submit_to_api
 pytestmark = pytest.mark.django_db
 
 
-def test_analysis_as_json(client, eval_items):
-    item = eval_items[40]
+def test_analysis_as_json(client, fixture_items):
+    item = fixture_items[13]  # a naevus with age, sex and site
     outcome = submit_to_api(client, item.read(), age=item.age, sex=item.sex, site=item.site, gradcam="true")
     assert outcome.status == 200
     body = outcome.response.json()

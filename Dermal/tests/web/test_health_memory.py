@@ -65,16 +65,59 @@ def test_health_when_the_engine_setting_is_wrong(client, monkeypatch):
     assert response.status_code == 503 and b"onnx" in response.content
 
 
-def test_health_when_the_database_is_down(client, tmp_path, monkeypatch):
-    """A real connection to a database that cannot be opened."""
+@pytest.fixture
+def database_down(tmp_path, monkeypatch):
+    """The health checks' connection replaced by a real one to an SQLite file that cannot be opened."""
     from django.db.backends.sqlite3.base import DatabaseWrapper
 
+    missing = tmp_path / "missing-dir" / "db.sqlite3"
     settings_dict = {**connections["default"].settings_dict, "ENGINE": "django.db.backends.sqlite3",
-                     "NAME": str(tmp_path / "missing-dir" / "db.sqlite3"), "OPTIONS": {}}
+                     "NAME": str(missing), "OPTIONS": {}}
     monkeypatch.setattr(selectors, "connection", DatabaseWrapper(settings_dict, alias="unreachable"))
+    monkeypatch.setitem(selectors._health_logged, "problems", [])  # so that the outage is logged afresh
+    return missing
+
+
+def test_health_stays_200_and_says_degraded_when_the_database_is_down(client, database_down, caplog):
+    """Analyses go on without the database: the platform must keep this instance in rotation."""
     response = client.get(reverse("health"))
+    body = response.content.decode()
+    assert response.status_code == 200, body
+    assert body.splitlines()[:2] == ["degraded", "database: unreachable - history not recorded"]
+    assert "analyses answered since this worker started could not be recorded" in body.splitlines()[2]
+    assert "unable to open" not in body and str(database_down.parent) not in body  # the driver's words: logged
+    assert any("database: unable to open database file" in record.getMessage() for record in caplog.records)
+
+
+def test_readiness_names_the_database_when_it_is_down(client, database_down):
+    response = client.get(reverse("ready"))
     assert response.status_code == 503
-    assert response.content.startswith(b"database:")
+    states = {row["name"]: row for row in response.json()["dependencies"]}
+    assert states["database"] == {"name": "database", "state": "down",
+                                  "detail": "unreachable - history not recorded"}
+    assert states["serving bundle"]["state"] == "ok"
+    assert response.json()["status"] == "down" and "unable to open" not in response.content.decode()
+
+
+def test_readiness_when_everything_is_up(client):
+    response = client.get(reverse("ready"))
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ok"
+    assert [(row["name"], row["state"]) for row in response.json()["dependencies"]] == [
+        ("serving bundle", "ok"), ("database", "ok")]
+
+
+def test_readiness_and_health_when_the_bundle_is_missing(client, tmp_path, monkeypatch):
+    monkeypatch.setenv("DERMAL_BUNDLE_DIR", str(tmp_path / "nowhere"))
+    response = client.get(reverse("ready"))
+    assert response.status_code == 503
+    bundle = response.json()["dependencies"][0]
+    assert bundle["name"] == "serving bundle" and bundle["state"] == "down"
+    assert "quantize_model.py" in bundle["detail"] and "DERMAL_BUNDLE_DIR" in bundle["detail"]
+    health = client.get(reverse("health"))
+    assert health.status_code == 503
+    for public in (response.content, health.content):
+        assert str(tmp_path).encode() not in public  # where the bundle lives is for the log
 
 
 def test_memory_report(client):
@@ -110,12 +153,13 @@ from django.test import Client
 from Dermal.AI_detection import model_loaded
 call_command("migrate", verbosity=0)
 client = Client()
-health, memory = client.get("/health/"), client.get("/memory/")
-print(json.dumps({"health": health.status_code, "memory": memory.json(), "loaded_after": model_loaded()}))
+health, ready, memory = client.get("/health/"), client.get("/health/ready/"), client.get("/memory/")
+print(json.dumps({"health": health.status_code, "ready": ready.status_code, "memory": memory.json(),
+                  "loaded_after": model_loaded()}))
 """
 
 
-def test_health_and_memory_never_load_the_model(tmp_path):
+def test_health_readiness_and_memory_never_load_the_model(tmp_path):
     """In a fresh process (this one has loaded the model already) with the production settings."""
     env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "testserver",
            "SECURE_SSL_REDIRECT": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
@@ -123,7 +167,7 @@ def test_health_and_memory_never_load_the_model(tmp_path):
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                           check=True, timeout=120)
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["health"] == 200
+    assert report["health"] == 200 and report["ready"] == 200
     assert report["memory"]["model_loaded"] is False and report["loaded_after"] is False
     assert report["memory"]["memory"]["rss_mb"] < 150  # nothing heavy imported either
 

@@ -15,8 +15,8 @@ from .conftest import submit_to_api, submit_to_page
 pytestmark = pytest.mark.django_db
 
 
-def test_each_analysis_is_recorded(client, eval_items):
-    item = eval_items[30]
+def test_each_analysis_is_recorded(client, fixture_items):
+    item = fixture_items[7]  # a benign keratosis with age, sex and site
     outcome = submit_to_api(client, item.read(), age=item.age, sex=item.sex, site=item.site, gradcam="false")
     body = outcome.response.json()
     row = Analysis.objects.get()
@@ -46,8 +46,8 @@ def test_no_photo_is_stored():
     assert not [field.name for field in Analysis._meta.get_fields() if isinstance(field, stored_types)]
 
 
-def test_history_page_lists_recent_analyses_for_staff(staff_client, lesion_jpeg, eval_items):
-    for item in eval_items[:3]:
+def test_history_page_lists_recent_analyses_for_staff(staff_client, lesion_jpeg, fixture_items):
+    for item in fixture_items[:3]:
         submit_to_api(staff_client, item.read(), gradcam="false")
     response = staff_client.get(reverse("history"))
     assert response.status_code == 200

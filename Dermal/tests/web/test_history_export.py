@@ -18,12 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def three_analyses(client, eval_items, monkeypatch):
-    """A blurred melanoma, a vascular lesion with flip averaging, a dark naevus: real photos via the API."""
+def three_analyses(client, fixture_items, monkeypatch):
+    """A blurred melanoma, a naevus with flip averaging, the same naevus dark: real photos via the API."""
     monkeypatch.delenv("DERMAI_FLIP_AVERAGE", raising=False)
-    submit_to_api(client, spoiled(first_of(eval_items, "mel"), "blurry"), gradcam="false", age="60", sex="male")
-    submit_to_api(client, first_of(eval_items, "vasc").read(), gradcam="false", flip_average="true")
-    submit_to_api(client, spoiled(first_of(eval_items, "nv"), "too_dark"), gradcam="true")
+    submit_to_api(client, spoiled(first_of(fixture_items, "mel"), "blurry"), gradcam="false", age="60", sex="male",
+                  flip_average="false")
+    submit_to_api(client, first_of(fixture_items, "nv").read(), gradcam="false")  # flip averaging: the default
+    submit_to_api(client, spoiled(first_of(fixture_items, "nv"), "too_dark"), gradcam="true", flip_average="false")
     return list(Analysis.objects.order_by("pk"))
 
 
@@ -41,23 +42,26 @@ def csv_of(response):
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_the_trust_facts_are_recorded(three_analyses, eval_items):
-    blurred_mel, vasc, dark_nv = three_analyses
+def test_the_trust_facts_are_recorded(three_analyses, fixture_items):
+    blurred_mel, nv, dark_nv = three_analyses
     assert (blurred_mel.warnings, blurred_mel.referral, blurred_mel.flip_average) == (["blurry"], True, False)
-    assert (vasc.warnings, vasc.referral, vasc.flip_average) == ([], False, True)
+    assert (nv.warnings, nv.referral, nv.flip_average) == ([], False, True)
     assert dark_nv.warnings == ["too_dark"]
-    assert (blurred_mel.out_of_scope, vasc.out_of_scope) == (False, False)  # lesion photos, if blurred
-    judged = predict_skin_simple(spoiled(first_of(eval_items, "nv"), "too_dark"), gradcam=False)
-    assert (dark_nv.out_of_scope, dark_nv.scope_score) == (judged.out_of_scope, pytest.approx(judged.scope_score))
+    assert (blurred_mel.out_of_scope, nv.out_of_scope) == (False, False)  # lesion photos, if blurred
+    judged = predict_skin_simple(spoiled(first_of(fixture_items, "nv"), "too_dark"), gradcam=False)
+    assert (dark_nv.scope, dark_nv.out_of_scope, dark_nv.scope_score) == \
+        (judged.scope, judged.out_of_scope, pytest.approx(judged.scope_score))
 
 
 def test_history_page_shows_them(staff_client, three_analyses):
     header, rows = table_of(staff_client.get(reverse("history")).content.decode())
-    assert {"Referral", "Out of scope", "Warnings", "Flip averaging"} <= set(header)
+    assert {"Referral", "Scope", "Warnings", "Flip averaging"} <= set(header)
     column = dict(zip(header, zip(*rows)))
     assert column["Warnings"] == ("too_dark", "", "blurry")  # newest first
     assert column["Referral"] == ("yes" if three_analyses[2].referral else "no", "no", "yes")
     assert column["Flip averaging"] == ("off", "on", "off")
+    assert column["Scope"] == tuple(row.get_scope_display() for row in reversed(three_analyses))
+    assert set(column["Scope"]) <= {"lesion", "unusual"}
     assert column["Photo SHA-256"] == tuple(row.image_sha256 for row in reversed(three_analyses))
 
 
@@ -91,7 +95,7 @@ def test_csv_export_is_staff_only(client, three_analyses):
 
 def test_admin_lists_the_trust_facts_and_exports_the_selection(admin_client, three_analyses):
     listing = admin_client.get(reverse("admin:Dermal_analysis_changelist")).content.decode()
-    for column in ("column-referral", "column-out_of_scope", "column-warning_codes", "column-flip_average"):
+    for column in ("column-referral", "column-scope", "column-warning_codes", "column-flip_average"):
         assert column in listing
     assert "too_dark" in listing and "blurry" in listing
     chosen = three_analyses[:2]

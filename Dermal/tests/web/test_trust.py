@@ -11,15 +11,16 @@ from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.quality import MESSAGES
 from Dermal.models import Analysis
 
-from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_out_of_scope, spoiled, submit_to_api,
+from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_scope, spoiled, submit_to_api,
                        submit_to_page)
 
 pytestmark = pytest.mark.django_db
 REFERRAL_SENTENCE = "consider having this checked by a dermatologist"
+REFERRED_NON_LESION = "astronaut"  # not a lesion, and a malignant probability of 0.46: referred all the same
 
 
 @pytest.fixture(autouse=True)
-def single_pass_by_default(monkeypatch):
+def code_defaults(monkeypatch):
     monkeypatch.delenv("DERMAI_FLIP_AVERAGE", raising=False)
 
 
@@ -36,12 +37,13 @@ def element_text(html, element_id):
 
 # --- the JSON API ----------------------------------------------------------------------------------------------
 
-def test_api_says_what_it_knows_and_what_it_does_not(client, eval_items):
-    item = first_of(eval_items, "mel")
+def test_api_says_what_it_knows_and_what_it_does_not(client, fixture_items):
+    item = first_of(fixture_items, "mel")
     body = submit_to_api(client, item.read(), gradcam="false").response.json()
     expected = predict_skin_simple(item.read(), gradcam=False)
-    assert body["out_of_scope"] is False and 0 < body["scope_score"] <= body["scope_threshold"]
+    assert body["out_of_scope"] is False and body["scope"] == expected.scope != "not_a_lesion"
     assert body["scope_score"] == pytest.approx(expected.scope_score)
+    assert body["scope_thresholds"]["unusual"] < body["scope_thresholds"]["not_a_lesion"]
     assert body["warnings"] == []
     assert body["referral"] is True and body["referral"] == expected.referral
     assert body["triage"] == expected.triage
@@ -53,12 +55,12 @@ def test_api_says_what_it_knows_and_what_it_does_not(client, eval_items):
     assert body["malignant_probability"] == pytest.approx(
         sum(body["probabilities"][code] for code in ("akiec", "bcc", "mel")), abs=1e-6)
     assert body["bundle_version"] == expected.bundle_version and "int8" in body["bundle_version"]
-    assert body["flip_average"] is False
+    assert body["flip_average"] is True  # the default: the referral clears more benign lesions with it
 
 
 @pytest.mark.parametrize("code", sorted(SPOILERS))
-def test_a_spoiled_photo_gets_its_warning_in_the_page_and_the_json(client, eval_items, code):
-    photo = spoiled(first_of(eval_items, "nv"), code)
+def test_a_spoiled_photo_gets_its_warning_in_the_page_and_the_json(client, fixture_items, code):
+    photo = spoiled(first_of(fixture_items, "nv"), code)
     expected = predict_skin_simple(photo, gradcam=False).warnings
     assert code in [warning.code for warning in expected]
     body = submit_to_api(client, photo, gradcam="false").response.json()
@@ -74,8 +76,8 @@ def test_a_good_photo_has_no_warnings(client, lesion_jpeg):
 
 # --- triage: top three, malignant probability, referral -------------------------------------------------------
 
-def test_a_melanoma_shows_the_referral_line_with_its_measured_basis(client, eval_items):
-    item = first_of(eval_items, "mel")
+def test_a_melanoma_shows_the_referral_line_with_its_measured_basis(client, fixture_items):
+    item = first_of(fixture_items, "mel")
     expected = predict_skin_simple(item.read(), gradcam=False)
     assert expected.referral is True
     html = html_of(submit_to_page(client, item.read(), gradcam=False))
@@ -89,8 +91,8 @@ def test_a_melanoma_shows_the_referral_line_with_its_measured_basis(client, eval
     assert f"{100 * triage['threshold']:.1f}%" in element_text(html, "referral")
 
 
-def test_a_vascular_lesion_shows_no_referral_line(client, eval_items):
-    item = first_of(eval_items, "vasc")
+def test_a_benign_lesion_under_the_threshold_shows_no_referral_line(client, fixture_items):
+    item = first_of(fixture_items, "nv")
     assert predict_skin_simple(item.read(), gradcam=False).referral is False
     html = html_of(submit_to_page(client, item.read(), gradcam=False))
     assert 'id="referral"' not in html and REFERRAL_SENTENCE not in html.lower()
@@ -98,8 +100,8 @@ def test_a_vascular_lesion_shows_no_referral_line(client, eval_items):
     assert submit_to_api(client, item.read(), gradcam="false").response.json()["referral"] is False
 
 
-def test_the_page_shows_the_top_three_and_the_malignant_probability(client, eval_items):
-    item = first_of(eval_items, "bcc")
+def test_the_page_shows_the_top_three_and_the_malignant_probability(client, fixture_items):
+    item = first_of(fixture_items, "akiec")
     expected = predict_skin_simple(item.read(), gradcam=False)
     html = html_of(submit_to_page(client, item.read(), gradcam=False))
     top_three = re.search(r'id="top-three".*?</ol>', html, re.S).group(0)
@@ -113,7 +115,7 @@ def test_the_page_shows_the_top_three_and_the_malignant_probability(client, eval
 
 # --- flip averaging -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("env, ticked", [("true", True), ("false", False), (None, False)])
+@pytest.mark.parametrize("env, ticked", [("true", True), ("false", False), (None, True)])
 def test_flip_average_box_follows_the_setting_and_says_what_it_costs(client, monkeypatch, env, ticked):
     if env is not None:
         monkeypatch.setenv("DERMAI_FLIP_AVERAGE", env)
@@ -123,13 +125,13 @@ def test_flip_average_box_follows_the_setting_and_says_what_it_costs(client, mon
     assert "four times slower, and slightly more accurate on held-out photos" in html
 
 
-def test_flip_averaging_through_the_api_uses_its_own_threshold(client, eval_items):
-    item = first_of(eval_items, "nv")
+def test_flip_averaging_through_the_api_uses_its_own_threshold(client, fixture_items):
+    item = first_of(fixture_items, "nv")
     body = submit_to_api(client, item.read(), gradcam="false", flip_average="true").response.json()
     expected = predict_skin_simple(item.read(), gradcam=False, flip_average=True)
     assert body["flip_average"] is True and body["triage"] == expected.triage
     assert body["probabilities"] == pytest.approx(expected.probabilities, abs=1e-5)
-    single = submit_to_api(client, item.read(), gradcam="false").response.json()
+    single = submit_to_api(client, item.read(), gradcam="false", flip_average="false").response.json()
     assert single["flip_average"] is False and single["triage"]["threshold"] != body["triage"]["threshold"]
     assert list(Analysis.objects.values_list("flip_average", flat=True)) == [False, True]
 
@@ -140,41 +142,55 @@ def test_flip_averaging_from_the_page(client, lesion_jpeg):
     assert Analysis.objects.get().flip_average is True
 
 
-# --- not a skin-lesion photo ----------------------------------------------------------------------------------
+# --- not a skin-lesion photo, or an unusual one: said first, nothing withheld -----------------------------------
 
 @pytest.fixture
-def judged_out_of_scope(monkeypatch):
-    judge_out_of_scope(monkeypatch)
+def judged_not_a_lesion(monkeypatch):
+    judge_scope(monkeypatch, "not_a_lesion")
 
 
-def test_out_of_scope_page_leads_with_it_and_withholds_the_diagnosis(client, lesion_jpeg, judged_out_of_scope):
-    html = html_of(submit_to_page(client, lesion_jpeg, gradcam=True))
+def test_not_a_lesion_page_leads_with_it_and_still_shows_everything(client, fixture_items, judged_not_a_lesion):
+    item = first_of(fixture_items, "mel")
+    html = html_of(submit_to_page(client, item.read(), gradcam=True))
     lead = element_text(html, "out-of-scope")
     assert lead.startswith("This photo does not look like a close-up of a skin lesion")
-    assert "0.930" in lead and "0.500" in lead
+    assert "2.930" in lead and "1.500" in lead and "-1.000" in lead
     assert html.index('id="out-of-scope"') < html.index('id="disclaimer"') < html.index('id="photo-shown"')
-    assert 'id="diagnosis"' not in html and 'id="diagnosis-name"' not in html
-    withheld = re.search(r'<details id="withheld".*?</details>', html, re.S).group(0)
-    assert withheld.count('class="prob-bar"') == 7 and 'id="top-three"' in withheld
-    assert 'id="referral"' not in html and 'id="no-referral"' not in html  # no advice on a non-lesion
-    assert "No referral advice" in element_text(html, "no-advice")
+    assert "does not look like a skin lesion" in element_text(html, "diagnosis-caveat")
+    assert 'id="diagnosis-name"' in html and html.count('class="prob-bar"') == 7 and "<details" not in html
     assert "<title>DermAI: not a skin-lesion photo</title>" in html
-    assert Analysis.objects.get().out_of_scope is True
+    assert Analysis.objects.get().scope == "not_a_lesion"
 
 
-def test_out_of_scope_api_still_answers_200_with_the_flag(client, lesion_jpeg, judged_out_of_scope):
-    outcome = submit_to_api(client, lesion_jpeg, gradcam="false")
-    body = outcome.response.json()
-    assert outcome.status == 200
-    assert (body["out_of_scope"], body["scope_score"], body["scope_threshold"]) == (True, 0.93, 0.5)
-    assert len(body["probabilities"]) == 7 and body["top_class"]
-    row = Analysis.objects.get()
-    assert (row.out_of_scope, row.scope_score) == (True, 0.93)
+def test_not_a_lesion_never_hides_the_referral_the_probabilities_call_for(client, fixture_items, judged_not_a_lesion):
+    item = first_of(fixture_items, "mel")
+    assert predict_skin_simple(item.read(), gradcam=False).referral is True
+    html = html_of(submit_to_page(client, item.read(), gradcam=False))
+    referral = element_text(html, "referral")
+    assert referral.startswith("If this is a photo of a skin lesion, consider having it checked by a dermatologist")
+    assert html.index('id="out-of-scope"') < html.index('id="referral"')
+    body = submit_to_api(client, item.read(), gradcam="false").response.json()
+    assert (body["scope"], body["out_of_scope"], body["referral"]) == ("not_a_lesion", True, True)
 
 
-def test_a_lesion_photo_is_in_scope(client, lesion_jpeg):
+def test_unusual_photo_gets_the_full_answer_under_a_warning(client, fixture_items, monkeypatch):
+    judge_scope(monkeypatch, "unusual", score=0.2)
+    item = first_of(fixture_items, "mel")
+    html = html_of(submit_to_page(client, item.read(), gradcam=False))
+    assert element_text(html, "unusual").startswith("This photo is unlike the photos DermAI learnt from")
+    assert "less reliable" in element_text(html, "unusual") and 'id="out-of-scope"' not in html
+    assert 'id="diagnosis-caveat"' not in html and 'id="diagnosis-name"' in html
+    assert REFERRAL_SENTENCE in element_text(html, "referral").lower()
+    assert html.index('id="unusual"') < html.index('id="photo-shown"')
+    body = submit_to_api(client, item.read(), gradcam="false").response.json()
+    assert (body["scope"], body["out_of_scope"], body["referral"]) == ("unusual", False, True)
+    assert list(Analysis.objects.values_list("scope", flat=True)) == ["unusual", "unusual"]
+
+
+def test_a_lesion_photo_gets_no_scope_notice(client, lesion_jpeg):
+    assert predict_skin_simple(lesion_jpeg, gradcam=False).scope == "lesion"
     html = html_of(submit_to_page(client, lesion_jpeg, gradcam=False))
-    assert 'id="out-of-scope"' not in html and 'id="withheld"' not in html and 'id="diagnosis"' in html
+    assert 'id="out-of-scope"' not in html and 'id="unusual"' not in html and 'id="diagnosis"' in html
 
 
 # --- the phone camera -----------------------------------------------------------------------------------------
@@ -192,19 +208,29 @@ def test_form_offers_the_phone_camera_beside_the_file_chooser(client):
 # --- not a skin-lesion photo, judged by the real engine --------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(NON_LESION_PHOTOS))
-def test_a_real_non_lesion_photo_is_out_of_scope(client, name):
+def test_a_real_non_lesion_photo_is_said_to_be_one_first(client, name):
     photo = NON_LESION_PHOTOS[name]()
     outcome = submit_to_api(client, photo, gradcam="false")
     body = outcome.response.json()
-    assert outcome.status == 200 and body["out_of_scope"] is True
-    assert body["scope_score"] > body["scope_threshold"]
+    assert outcome.status == 200 and (body["scope"], body["out_of_scope"]) == ("not_a_lesion", True)
     html = html_of(submit_to_page(client, photo, gradcam=False))
     assert element_text(html, "out-of-scope").startswith("This photo does not look like a close-up of a skin lesion")
-    assert 'id="diagnosis"' not in html and 'id="withheld"' in html
+    assert html.index('id="out-of-scope"') < html.index('id="diagnosis"')
     assert list(Analysis.objects.values_list("out_of_scope", flat=True)) == [True, True]
 
 
-def test_real_lesion_photos_are_in_scope(client, eval_items):
-    for dx in ("mel", "nv", "vasc"):
-        body = submit_to_api(client, first_of(eval_items, dx).read(), gradcam="false").response.json()
-        assert body["out_of_scope"] is False and body["scope_score"] <= body["scope_threshold"]
+def test_a_real_non_lesion_photo_with_a_high_malignant_probability_keeps_its_referral(client):
+    photo = NON_LESION_PHOTOS[REFERRED_NON_LESION]()
+    expected = predict_skin_simple(photo, gradcam=False)
+    assert (expected.scope, expected.referral) == ("not_a_lesion", True)
+    body = submit_to_api(client, photo, gradcam="false").response.json()
+    assert (body["scope"], body["referral"]) == ("not_a_lesion", True)
+    html = html_of(submit_to_page(client, photo, gradcam=False))
+    assert element_text(html, "referral").startswith("If this is a photo of a skin lesion, consider having it checked")
+    assert html.index('id="out-of-scope"') < html.index('id="referral"')
+
+
+def test_real_lesion_photos_are_never_called_not_a_lesion(client, fixture_items):
+    for item in fixture_items:
+        body = submit_to_api(client, item.read(), gradcam="false").response.json()
+        assert body["scope"] in ("lesion", "unusual"), item.path.name

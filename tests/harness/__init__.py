@@ -1,0 +1,1 @@
+"""Tests of the service harness (harness/), one module per harness module."""

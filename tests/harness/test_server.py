@@ -1,0 +1,35 @@
+"""harness.server: the loopback port, the interpreter's PATH, and the Gunicorn process group always killed."""
+import os
+import socket
+import sys
+import time
+
+import psutil
+
+from harness.memory import service_pids
+from harness.server import Server, free_port, interpreter_path_env
+
+
+def test_free_port_is_bindable_on_loopback():
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def test_interpreter_bin_dir_leads_path():
+    env = interpreter_path_env({"PATH": "/usr/bin"})
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+
+
+def test_server_process_group_is_killed_on_exit(tmp_path):
+    code = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+            " time.sleep(60)")
+    env = interpreter_path_env(dict(os.environ))
+    with Server([sys.executable, "-c", code], env, tmp_path / "log") as server:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(service_pids(server.process.pid)) < 2:
+            time.sleep(0.05)
+        pids = service_pids(server.process.pid)
+        assert len(pids) == 2
+    time.sleep(0.2)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)

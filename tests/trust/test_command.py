@@ -1,0 +1,54 @@
+"""`python -m trust` end to end: the real bundle's engine on the committed photos and the made non-lesion photos."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, load_scope_reference
+from Dermal.inference.datasets import FIXTURES_DIR, ROOT
+
+
+def run(env, *args):
+    return subprocess.run([sys.executable, "-m", "trust", *args], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture
+def two_sources(tmp_path):
+    """A data root whose two dermoscopic sources are the committed photos (enough to exercise every step)."""
+    root = tmp_path / "data"
+    for name in ("derm_eval", "derm_heldout"):
+        (root / name).mkdir(parents=True)
+        (root / name / "images").symlink_to(FIXTURES_DIR / "images")
+        shutil.copy(FIXTURES_DIR / "labels.csv", root / name / "labels.csv")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE_DIR, bundle)
+    return {"DERMAI_DATA_ROOT": str(root), "DERMAL_BUNDLE_DIR": str(bundle)}, bundle
+
+
+def test_it_fits_writes_the_gate_and_reports(two_sources, tmp_path):
+    env, bundle = two_sources
+    before = json.loads((bundle / "manifest.json").read_text())["backbones"]["int8"]
+    report = tmp_path / "EVALUATION.md"
+    report.write_text("# Evaluation\n\nheld-out section\n")
+    done = run(env, "--write-bundle", "--report", str(report))
+    assert done.returncode == 0, done.stderr[-2000:]
+    manifest, precision, _ = check_bundle(bundle)  # sizes and hashes re-signed
+    entry = manifest["backbones"][precision]
+    assert entry["scope"]["fitted_on"] == {"derm_eval": 16, "derm_heldout": 16}
+    assert set(entry["scope"]["leave_one_source_out"]) == {"derm_eval", "derm_heldout"}
+    assert entry["scope"]["sha256"] != before["scope"]["sha256"]
+    assert entry["triage"] == before["triage"]  # 7 malignant lesions choose nothing: the bundle's thresholds stay
+    gate = load_scope_reference(bundle, manifest, precision)
+    assert gate["thresholds"]["not_a_lesion"] >= 0 and len(gate["weights"]) == 5
+    text = report.read_text()
+    assert text.startswith("# Evaluation\n\nheld-out section") and "## Scope and referral" in text
+    assert "| derm_heldout | 16 |" in text and "| non-lesion photos | 59 |" in text
+
+
+def test_without_labelled_photos_it_says_where_it_looked(tmp_path):
+    done = run({"DERMAI_DATA_ROOT": str(tmp_path), "DERMAL_BUNDLE_DIR": str(tmp_path / "none")})
+    assert done.returncode == 1 and "no labelled lesion photos" in done.stderr and str(tmp_path) in done.stderr

@@ -1,0 +1,24 @@
+"""The non-lesion photos the gate is fitted and measured on: made at run time, the same on every run."""
+import io
+
+from PIL import Image
+
+from trust.photos import generated_photos, non_lesion_photos, skimage_photos
+
+
+def test_every_non_lesion_photo_is_a_decodable_jpeg_with_a_group():
+    photos = non_lesion_photos()
+    assert len(photos) >= 50 and len({p.name for p in photos}) == len(photos)
+    for photo in photos:
+        with Image.open(io.BytesIO(photo.jpeg)) as image:
+            assert image.format == "JPEG" and min(image.size) >= 64, photo.name
+        assert photo.group and photo.family
+
+
+def test_crops_share_their_pictures_group():
+    crops = [p for p in skimage_photos() if "crop" in p.name]
+    assert crops and all(p.name.startswith(p.group) for p in crops)
+
+
+def test_generated_photos_are_the_same_on_every_run():
+    assert [p.jpeg for p in generated_photos()] == [p.jpeg for p in generated_photos()]

@@ -1,0 +1,85 @@
+"""Fitting the scope gate: who chooses what, and how leave-one-source-out measures it. Synthetic readings whose
+structure is known (lesion sources near one another, non-lesion photos far and colourless or garish)."""
+import numpy as np
+import pytest
+
+from Dermal.inference.scope import LEVELS, gate_features, gate_score
+from trust import scope_fit
+from trust.readings import Readings
+
+SIZES, LAYERS = [4, 6], ["a", "b"]
+rng = np.random.default_rng(3)
+
+
+def readings(n, centre, colour, spread=0.1, groups=None):
+    statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
+    colours = np.abs(rng.normal(colour, 0.02, (n, 4)))
+    names = np.array([f"p{i}" for i in range(n)])
+    return Readings(names, np.array(groups) if groups is not None else names, statistics, colours,
+                    np.zeros((n, 7)), np.zeros((n, 7)), np.array(["nv"] * n))
+
+
+@pytest.fixture(scope="module")
+def sets():
+    lesions = {"derm_eval": readings(40, 1.0, (0.9, 0.3, 0.2, 0.3)),
+               "derm_heldout": readings(40, 1.1, (0.9, 0.3, 0.2, 0.3)),
+               "phone": readings(20, 1.3, (0.8, 0.25, 0.15, 0.25), spread=0.2)}
+    others = readings(30, 3.0, (0.05, 0.02, 0.0, 0.1), spread=1.0, groups=[f"g{i // 3}" for i in range(30)])
+    return lesions, others
+
+
+def test_no_training_lesion_photo_is_above_the_not_a_lesion_threshold(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    assert gate["thresholds"]["not_a_lesion"] >= max(0.0, gate["thresholds"]["unusual"])
+    for source, found in ((s, scope_fit.levels(gate, r)) for s, r in lesions.items()):
+        assert "not_a_lesion" not in found, source
+    assert np.mean(scope_fit.levels(gate, others) == "not_a_lesion") > 0.9
+
+
+def test_the_reference_is_the_dermoscopic_sources_only(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    dermoscopic = np.concatenate([lesions["derm_eval"].statistics, lesions["derm_heldout"].statistics])
+    assert np.allclose(gate["mean"], dermoscopic.mean(axis=0))
+    assert gate["layers"] == LAYERS and gate["sizes"] == SIZES
+
+
+def test_the_unusual_threshold_lets_95_percent_of_the_dermoscopic_photos_through(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    found = np.concatenate([scope_fit.levels(gate, lesions[s]) for s in scope_fit.DERMOSCOPIC])
+    assert 0.9 <= np.mean(found == "lesion") < 1.0
+
+
+def test_a_colourless_photo_is_not_a_lesion_whatever_its_score(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    grey = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
+    grey.colour[:, 1] = 0.0
+    assert scope_fit.levels(gate, grey)[0] == "not_a_lesion"
+
+
+def test_leave_one_source_out_measures_every_source_with_a_gate_that_never_saw_it(sets, monkeypatch):
+    lesions, others = sets
+    seen = []
+    real = scope_fit.fit_gate
+    monkeypatch.setattr(scope_fit, "fit_gate", lambda l, *a: seen.append(sorted(l)) or real(l, *a))
+    counts = scope_fit.leave_one_source_out(lesions, others, SIZES, LAYERS)
+    assert sorted(map(tuple, seen)) == [("derm_eval", "derm_heldout"), ("derm_eval", "phone"), ("derm_heldout", "phone")]
+    assert {s: sum(c.values()) for s, c in counts.items()} == {"derm_eval": 40, "derm_heldout": 40, "phone": 20}
+    assert all(set(c) == set(LEVELS) for c in counts.values())
+
+
+def test_leave_one_picture_out_leaves_a_pictures_photos_out_together(sets):
+    lesions, others = sets
+    counts, verdicts = scope_fit.leave_one_picture_out(lesions, others, SIZES, LAYERS)
+    assert sum(counts.values()) == 30 and set(verdicts) == set(others.names)
+
+
+def test_gate_score_is_the_regression_on_standardised_features(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    features = gate_features(np.array([1.5]), np.array([[0.5, 0.2, 0.1, 0.2]]))
+    expected = ((features - gate["feature_mean"]) / gate["feature_scale"]) @ gate["weights"] + gate["intercept"]
+    assert gate_score(features, gate) == pytest.approx(expected)

@@ -1,0 +1,95 @@
+"""The trust figures as a Markdown section of docs/EVALUATION.md (between its trust markers)."""
+import re
+from pathlib import Path
+
+from Dermal.inference.evaluation import wilson_interval
+from Dermal.inference.scope import LEVELS
+
+BEGIN, END = "<!-- trust:begin -->", "<!-- trust:end -->"
+SOURCE_NOTES = {"derm_eval": "HAM10000 dermoscopy, likely seen in training",
+                "derm_heldout": "ISIC dermoscopy, never seen", "derm_acral_dev": "Derm7pt dermoscopy of palms and soles",
+                "derm_phone_dev": "PAD-UFES-20 smartphone photos"}
+
+
+def share(count, total):
+    low, high = wilson_interval(count, total) or (0, 0)
+    return f"{count}/{total} = {count / total:.1%} [{low:.1%}, {high:.1%}]" if total else "-"
+
+
+def _rate(figures, name):
+    value, ci = figures.get(name), figures.get(f"{name}_ci")
+    return f"{value:.0%} [{ci[0]:.0%}, {ci[1]:.0%}]" if value is not None else "-"
+
+
+def scope_rows(counts_by_set):
+    rows = ["| photos | n | lesion | unusual | not_a_lesion |", "|---|---|---|---|---|"]
+    for name, counts in counts_by_set.items():
+        total = sum(counts.values())
+        cells = [share(counts[level], total) for level in LEVELS]
+        rows.append(f"| {name} | {total} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def referral_rows(entry):
+    rows = ["| source | malignant / benign | referred (sensitivity) | cleared (specificity) | cross-validated "
+            "sensitivity | cross-validated specificity |", "|---|---|---|---|---|---|"]
+    for source, figures in entry["per_source"].items():
+        held = entry["cross_validated"].get(source, {})
+        rows.append(f"| {source} | {figures['positives']} / {figures['negatives']} | {_rate(figures, 'sensitivity')} | "
+                    f"{_rate(figures, 'specificity')} | {_rate(held, 'sensitivity')} | {_rate(held, 'specificity')} |")
+    return rows
+
+
+def auc_rows(score_auc):
+    rows = ["| mode | source | AUC, summed malignant probability | AUC, P(mel) alone |", "|---|---|---|---|"]
+    for mode, by_source in score_auc.items():
+        for source, scores in by_source.items():
+            cells = [f"{scores[n]['auc']:.3f} [{scores[n]['ci'][0]:.2f}, {scores[n]['ci'][1]:.2f}]"
+                     for n in ("malignant", "melanoma")]
+            rows.append(f"| {mode} | {source} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def section(fit, command, measured_on):
+    gate, missed = fit.gate, sorted(n for n, level in fit.non_lesion_verdicts.items() if level != "not_a_lesion")
+    thresholds = gate["thresholds"]
+    lines = [
+        BEGIN, "## Scope and referral", "",
+        f"Made by `{command}` ({measured_on}). Sources: "
+        + "; ".join(f"{s} ({n} photos, {SOURCE_NOTES.get(s, 'other')})" for s, n in fit.sources.items()) + ".", "",
+        "### Scope: lesion, unusual, not a lesion", "",
+        "Which photos chose what: the reference of the backbone statistics is the dermoscopic sources (derm_eval + "
+        "derm_heldout); the regression over distance and colour is fitted on every lesion source against the "
+        "non-lesion photos (scikit-image's samples and crops of them, and images drawn at run time: "
+        "trust/photos.py); `not_a_lesion` is above the highest score of any training lesion photo "
+        "(never below even odds), or a photo without colour; `unusual` above the 95th percentile of the "
+        "dermoscopic photos' scores.", "",
+        "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
+        "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
+        "Wilson 95% intervals.", "",
+        *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
+        f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}.", "",
+        f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "
+        f"above {thresholds['not_a_lesion']:.3f} (log-odds that the photo is not a skin-lesion close-up), or a mean "
+        f"saturation under {gate['colourless_saturation']}. No level hides the probabilities or the referral.", "",
+    ]
+    for mode, entry in fit.triage.items():
+        lines += [f"### Referral, {mode.replace('_', ' ')}", "",
+                  f"Threshold {entry['threshold']:.4f} on the summed malignant probability: the lowest of the "
+                  f"thresholds that refer {entry['target_sensitivity']:.0%} of each choosing source's malignant "
+                  f"lesions ({entry['images']}). Cross-validated: five folds within each choosing source, each fold "
+                  "referred by the threshold the other folds chose. Other sources are measured at the threshold.", "",
+                  *referral_rows(entry), ""]
+    lines += ["### Triage score: summed malignant probability or P(mel)?", "",
+              "Malignant (akiec, bcc, mel) against benign, per source; bootstrap 95% intervals.", "",
+              *auc_rows(fit.score_auc), "", END]
+    return "\n".join(lines)
+
+
+def write_section(path, text):
+    """Replace the trust section of `path` (or append it): the rest of the file is another command's."""
+    path = Path(path)
+    current = path.read_text() if path.is_file() else ""
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip() + "\n\n" + text
+    path.write_text(updated.rstrip() + "\n")

@@ -1,0 +1,88 @@
+"""Fitting the scope gate (Dermal/inference/scope.py) and measuring it on photos that chose nothing.
+
+Which photos choose what:
+- the reference of the backbone statistics: the dermoscopic lesion sources (derm_eval, derm_heldout), the kind
+  of photo the model learnt from; a reference photo's own distance is measured with it left out;
+- the regression: every lesion source present against the non-lesion photos (photos.py);
+- the `not_a_lesion` threshold: the highest score of any training lesion photo, never below even odds (the
+  99th and 99.5th percentiles called 6% and 2% of the acral photos not a lesion when that source was left
+  out); the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
+Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
+non-lesion photos, from leaving out each picture with the photos made from it.
+"""
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from Dermal.inference.scope import (LEVELS, gate_features, gate_score, leave_one_out_scores, level_of,
+                                    reference_from, scope_score)
+
+DERMOSCOPIC = ("derm_eval", "derm_heldout")
+NOT_A_LESION_QUANTILE, UNUSUAL_QUANTILE = 1.0, 0.95
+# Half the lowest mean saturation of the 248 lesion photos seen (0.065): below it a photo has no colour.
+COLOURLESS_SATURATION = 0.03
+
+
+def _distances(lesions, reference, sizes):
+    """The reference's (mean, std), and each lesion source's distances from it (members left out of it)."""
+    statistics = np.concatenate([lesions[s].statistics for s in reference])
+    mean, std = reference_from(statistics)
+    bounds = np.cumsum([len(lesions[s]) for s in reference])[:-1]
+    own = dict(zip(reference, np.split(leave_one_out_scores(statistics, sizes), bounds)))
+    return mean, std, {s: own[s] if s in own else scope_score(r.statistics, mean, std, sizes)
+                       for s, r in lesions.items()}
+
+
+def fit_gate(lesions, non_lesions, sizes, layers):
+    """The gate (the bundle's arrays + thresholds) from {source: Readings} of lesions and non-lesion Readings."""
+    reference = [s for s in DERMOSCOPIC if s in lesions] or list(lesions)
+    mean, std, distances = _distances(lesions, reference, sizes)
+    lesion_x = {s: gate_features(distances[s], r.colour) for s, r in lesions.items()}
+    other_x = gate_features(scope_score(non_lesions.statistics, mean, std, sizes), non_lesions.colour)
+    x = np.concatenate([*lesion_x.values(), other_x])
+    y = np.r_[np.zeros(len(x) - len(other_x)), np.ones(len(other_x))]
+    model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000)).fit(x, y)
+    scaler, regression = model[0], model[-1]
+    gate = {"mean": mean, "std": std, "sizes": list(sizes), "feature_mean": scaler.mean_,
+            "feature_scale": scaler.scale_, "weights": regression.coef_[0], "intercept": float(regression.intercept_[0]),
+            "layers": list(layers), "colourless_saturation": COLOURLESS_SATURATION, "reference": reference}
+    scores = {s: gate_score(features, gate) for s, features in lesion_x.items()}
+    gate["thresholds"] = {
+        "unusual": float(np.quantile(np.concatenate([scores[s] for s in reference]), UNUSUAL_QUANTILE)),
+        "not_a_lesion": max(0.0, float(np.quantile(np.concatenate(list(scores.values())), NOT_A_LESION_QUANTILE))),
+    }
+    return gate
+
+
+def levels(gate, readings):
+    """The scope level of each photo of `readings` under `gate`."""
+    distances = scope_score(readings.statistics, gate["mean"], gate["std"], gate["sizes"])
+    scores = gate_score(gate_features(distances, readings.colour), gate)
+    colourless = readings.colour[:, 1] < gate["colourless_saturation"]
+    return np.array([level_of(s, c, gate["thresholds"]) for s, c in zip(scores, colourless)])
+
+
+def level_counts(found):
+    return {level: int(np.sum(np.asarray(found) == level)) for level in LEVELS}
+
+
+def leave_one_source_out(lesions, non_lesions, sizes, layers):
+    """{source: level counts} for each lesion source under a gate fitted without it (needs two sources)."""
+    return {held: level_counts(levels(fit_gate({s: r for s, r in lesions.items() if s != held}, non_lesions,
+                                               sizes, layers), lesions[held]))
+            for held in lesions}
+
+
+def leave_one_picture_out(lesions, non_lesions, sizes, layers):
+    """Level counts of the non-lesion photos, each picture's photos judged by a gate fitted without them."""
+    found = np.empty(len(non_lesions), dtype=object)
+    for group in np.unique(non_lesions.groups):
+        out = non_lesions.groups == group
+        gate = fit_gate(lesions, subset(non_lesions, ~out), sizes, layers)
+        found[out] = levels(gate, subset(non_lesions, out))
+    return level_counts(found), dict(zip(non_lesions.names, found))
+
+
+def subset(readings, mask):
+    return type(readings)(**{name: value[mask] for name, value in vars(readings).items()})
