@@ -143,10 +143,10 @@ def write_head(out, split, manifest):
     manifest["head"] = {"layers": file_entry(out / HEAD_LAYERS), "weights": file_entry(out / HEAD_WEIGHTS)}
 
 
-def labelled_samples(manifest, images, labels=None, purpose="validation"):
+def labelled_samples(manifest, images, labels=None):
     """[(model input batch, metadata, label)] through the serving preprocessing, or [] without images."""
     if not (images / "images").is_dir():
-        print(f"warning: no labelled images at {images}: no {purpose}", file=sys.stderr)
+        print(f"warning: no labelled images at {images}: no validation", file=sys.stderr)
         return []
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     samples = []
