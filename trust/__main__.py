@@ -9,7 +9,7 @@ import sys
 import time
 
 from Dermal.inference.bundle import bundle_dir
-from Dermal.inference.engines import get_engine
+from Dermal.inference.engines import build_engine
 
 from .fit import fit_all, read_sets, write_fit
 from .photos import LESION_SOURCES, available_sources
@@ -31,7 +31,7 @@ def main(argv=None):
     if not available_sources():
         sys.exit(f"no labelled lesion photos: the trust tool reads {', '.join(map(str, LESION_SOURCES.values()))} "
                  "(DERMAI_DATA_ROOT moves them)")
-    engine = get_engine()
+    engine = build_engine(with_gate=False)
     fit = fit_all(*read_sets(engine), engine)
     text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone")
     print(text)

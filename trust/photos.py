@@ -1,12 +1,13 @@
 """The photo sets the trust layer is measured on: labelled lesion sources, and non-lesion photos made at run time.
 
-Non-lesion photos are never committed: scikit-image's bundled sample images (objects, animals, people,
-documents, microscopy, astronomy, textures) and, for each colour sample, two crops; plus images drawn here
-(noise, gradients, flat colours, text pages, shapes, stripes, a landscape). Each is JPEG-encoded as an upload
-would be.
+Non-lesion photos are never committed: the sample images that scikit-image, scikit-learn and Matplotlib ship
+(objects, animals, people, a flower, a temple, documents, microscopy, astronomy, textures) and, for each colour
+photo, two crops; charts drawn with Matplotlib; and images drawn here (noise, gradients, flat colours, text
+pages, shapes, stripes, a landscape). Each is JPEG-encoded as an upload would be.
 """
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -50,18 +51,59 @@ def _jpeg(array):
     return out.getvalue()
 
 
+def _with_crops(name, family, array):
+    """The photo, and for a colour photo big enough, its centre and top-left quarter as closer shots of it."""
+    photos = [Photo(name, family, name, _jpeg(array))]
+    if array.ndim == 3 and min(array.shape[:2]) >= 256:
+        h, w = array.shape[:2]
+        photos.append(Photo(f"{name} centre crop", f"{family} crop", name,
+                            _jpeg(array[h // 4: 3 * h // 4, w // 4: 3 * w // 4])))
+        photos.append(Photo(f"{name} corner crop", f"{family} crop", name, _jpeg(array[: h // 2, : w // 2])))
+    return photos
+
+
 def skimage_photos():
     import skimage.data
 
+    samples = [(name, getattr(skimage.data, name)()) for name in SKIMAGE_SAMPLES]
+    samples.append(("motorcycle", skimage.data.stereo_motorcycle()[0]))
+    return [photo for name, array in samples for photo in _with_crops(name, "scikit-image sample", array)]
+
+
+def library_photos():
+    """The photographs scikit-learn and Matplotlib ship: a temple, a flower, a portrait, a parcel, a logo."""
+    import matplotlib
+    import sklearn.datasets
+
+    folders = {"scikit-learn sample": Path(sklearn.datasets.__file__).parent / "images",
+               "matplotlib sample": Path(matplotlib.get_data_path()) / "sample_data"}
+    files = [("scikit-learn sample", "china.jpg"), ("scikit-learn sample", "flower.jpg"),
+             ("matplotlib sample", "grace_hopper.jpg"), ("matplotlib sample", "Minduka_Present_Blue_Pack.png"),
+             ("matplotlib sample", "logo2.png")]
+    return [photo for family, name in files
+            for photo in _with_crops(name, family, np.asarray(Image.open(folders[family] / name).convert("RGB")))]
+
+
+def chart_photos(seed=1):
+    """Screenshots of charts and a map, drawn by Matplotlib as a user might photograph a screen."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(seed)
+    relief = np.load(Path(matplotlib.get_data_path()) / "sample_data" / "topobathy.npz")["topo"]
+    draw = {"line chart": lambda ax: ax.plot(rng.normal(size=(50, 3)).cumsum(axis=0)),
+            "bar chart": lambda ax: ax.bar(range(8), rng.random(8), color="tab:orange"),
+            "pie chart": lambda ax: ax.pie(rng.random(5)),
+            "scatter plot": lambda ax: ax.scatter(*rng.normal(size=(2, 200)), c=rng.random(200)),
+            "relief map": lambda ax: ax.imshow(relief, cmap="terrain")}
     photos = []
-    for name in SKIMAGE_SAMPLES:
-        array = getattr(skimage.data, name)()
-        photos.append(Photo(name, "scikit-image sample", name, _jpeg(array)))
-        if array.ndim == 3 and min(array.shape[:2]) >= 256:
-            h, w = array.shape[:2]
-            photos.append(Photo(f"{name} centre crop", "scikit-image crop", name,
-                                _jpeg(array[h // 4: 3 * h // 4, w // 4: 3 * w // 4])))
-            photos.append(Photo(f"{name} corner crop", "scikit-image crop", name, _jpeg(array[: h // 2, : w // 2])))
+    for name, plot in draw.items():
+        figure = Figure(figsize=(6, 4.5), dpi=100)
+        canvas = FigureCanvasAgg(figure)
+        plot(figure.subplots())
+        canvas.draw()
+        photos.append(Photo(name, "chart", name, _jpeg(np.asarray(canvas.buffer_rgba())[..., :3])))
     return photos
 
 
@@ -122,4 +164,4 @@ def generated_photos(seed=0):
 
 
 def non_lesion_photos():
-    return skimage_photos() + generated_photos()
+    return skimage_photos() + library_photos() + chart_photos() + generated_photos()

@@ -1,4 +1,4 @@
-"""What the serving engine reads from each photo of a set: backbone statistics, colour, probabilities.
+"""What the serving engine reads from each photo of a set: backbone statistics, photo statistics, probabilities.
 
 One backbone run gives the scope statistics and the single-pass probabilities; flip averaging runs the engine's
 own four-image path. Photos are decoded and resized exactly as the web app does (imaging.py).
@@ -11,7 +11,7 @@ from tqdm import tqdm
 from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
-from Dermal.inference.scope import colour_statistics
+from Dermal.inference.scope import photo_statistics
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Readings:
     names: np.ndarray        # (n,) image ids or photo names
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
-    colour: np.ndarray       # (n, 4) scope.colour_statistics
+    photo: np.ndarray        # (n, 6) scope.photo_statistics
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging
     dx: np.ndarray           # (n,) labels ("" for non-lesion photos)
@@ -38,12 +38,12 @@ def read_photo(engine, jpeg, age=None, sex=None, site=None):
     fmap, statistics = engine.run_backbone(batch)
     single = engine.probabilities(fmap, meta)[0][0]
     flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities
-    return statistics, colour_statistics(batch), single, flip
+    return statistics, photo_statistics(batch), single, flip
 
 
 def _readings(rows, names, groups, dx):
-    statistics, colour, single, flip = (np.array(column) for column in zip(*rows))
-    return Readings(np.array(names), np.array(groups), statistics, colour, single, flip, np.array(dx))
+    statistics, photo, single, flip = (np.array(column) for column in zip(*rows))
+    return Readings(np.array(names), np.array(groups), statistics, photo, single, flip, np.array(dx))
 
 
 def read_labelled(items, label, engine=None):

@@ -5,6 +5,8 @@ from pathlib import Path
 from Dermal.inference.evaluation import wilson_interval
 from Dermal.inference.scope import LEVELS
 
+from .referral_fit import BOOTSTRAP_ROUNDS
+
 BEGIN, END = "<!-- trust:begin -->", "<!-- trust:end -->"
 SOURCE_NOTES = {"derm_eval": "HAM10000 dermoscopy, likely seen in training",
                 "derm_heldout": "ISIC dermoscopy, never seen", "derm_acral_dev": "Derm7pt dermoscopy of palms and soles",
@@ -17,8 +19,10 @@ def share(count, total):
 
 
 def _rate(figures, name):
-    value, ci = figures.get(name), figures.get(f"{name}_ci")
-    return f"{value:.0%} [{ci[0]:.0%}, {ci[1]:.0%}]" if value is not None else "-"
+    value, ci, boot = figures.get(name), figures.get(f"{name}_ci"), figures.get(f"{name}_bootstrap_ci")
+    if value is None:
+        return "-"
+    return f"{value:.0%} [{ci[0]:.0%}, {ci[1]:.0%}]" + (f"; bootstrap [{boot[0]:.0%}, {boot[1]:.0%}]" if boot else "")
 
 
 def scope_rows(counts_by_set):
@@ -59,11 +63,13 @@ def section(fit, command, measured_on):
         + "; ".join(f"{s} ({n} photos, {SOURCE_NOTES.get(s, 'other')})" for s, n in fit.sources.items()) + ".", "",
         "### Scope: lesion, unusual, not a lesion", "",
         "Which photos chose what: the reference of the backbone statistics is the dermoscopic sources (derm_eval + "
-        "derm_heldout); the regression over distance and colour is fitted on every lesion source against the "
-        "non-lesion photos (scikit-image's samples and crops of them, and images drawn at run time: "
-        "trust/photos.py); `not_a_lesion` is above the highest score of any training lesion photo "
-        "(never below even odds), or a photo without colour; `unusual` above the 95th percentile of the "
-        "dermoscopic photos' scores.", "",
+        "derm_heldout); the regression over that distance and six photo statistics (colour, green-blue-purple share, "
+        "sharp edges) is fitted on every lesion source against the non-lesion photos (the sample photos "
+        "scikit-image, scikit-learn and Matplotlib ship and crops of them, charts, and images drawn at run time: "
+        "trust/photos.py); `not_a_lesion` is above the highest score of any training lesion photo, "
+        "scored both by the final regression and by one fitted without the photo's source (never below even "
+        "odds), or a photo without colour; `unusual` above the 95th percentile of the dermoscopic photos' scores.",
+        "",
         "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
         "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
         "Wilson 95% intervals.", "",
@@ -78,7 +84,10 @@ def section(fit, command, measured_on):
                   f"Threshold {entry['threshold']:.4f} on the summed malignant probability: the lowest of the "
                   f"thresholds that refer {entry['target_sensitivity']:.0%} of each choosing source's malignant "
                   f"lesions ({entry['images']}). Cross-validated: five folds within each choosing source, each fold "
-                  "referred by the threshold the other folds chose. Other sources are measured at the threshold.", "",
+                  "referred by the threshold the other folds chose, with Wilson 95% intervals and out-of-bag bootstrap "
+                  f"ones (the threshold chosen again on each of {BOOTSTRAP_ROUNDS:,} resamples within each source, "
+                  "measured on the photos it left out: the threshold's own uncertainty). Other sources, and the "
+                  "columns at the threshold, are measured at it, with Wilson intervals.", "",
                   *referral_rows(entry), ""]
     lines += ["### Triage score: summed malignant probability or P(mel)?", "",
               "Malignant (akiec, bcc, mel) against benign, per source; bootstrap 95% intervals.", "",

@@ -4,9 +4,10 @@ Which photos choose what:
 - the reference of the backbone statistics: the dermoscopic lesion sources (derm_eval, derm_heldout), the kind
   of photo the model learnt from; a reference photo's own distance is measured with it left out;
 - the regression: every lesion source present against the non-lesion photos (photos.py);
-- the `not_a_lesion` threshold: the highest score of any training lesion photo, never below even odds (the
-  99th and 99.5th percentiles called 6% and 2% of the acral photos not a lesion when that source was left
-  out); the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
+- the `not_a_lesion` threshold: the highest score of any training lesion photo, scored both by the final
+  regression and by one fitted without the photo's source (what a source the gate never saw looks like; the
+  in-sample maximum alone let one phone photo of 33 through when that source was left out), never below even
+  odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
 non-lesion photos, from leaving out each picture with the photos made from it.
 """
@@ -19,7 +20,7 @@ from Dermal.inference.scope import (LEVELS, gate_features, gate_score, leave_one
                                     reference_from, scope_score)
 
 DERMOSCOPIC = ("derm_eval", "derm_heldout")
-NOT_A_LESION_QUANTILE, UNUSUAL_QUANTILE = 1.0, 0.95
+UNUSUAL_QUANTILE = 0.95
 # Half the lowest mean saturation of the 248 lesion photos seen (0.065): below it a photo has no colour.
 COLOURLESS_SATURATION = 0.03
 
@@ -34,12 +35,12 @@ def _distances(lesions, reference, sizes):
                        for s, r in lesions.items()}
 
 
-def fit_gate(lesions, non_lesions, sizes, layers):
-    """The gate (the bundle's arrays + thresholds) from {source: Readings} of lesions and non-lesion Readings."""
+def fit_regression(lesions, non_lesions, sizes, layers):
+    """The gate's arrays (no thresholds yet), and {source: scores of its lesion photos} under them."""
     reference = [s for s in DERMOSCOPIC if s in lesions] or list(lesions)
     mean, std, distances = _distances(lesions, reference, sizes)
-    lesion_x = {s: gate_features(distances[s], r.colour) for s, r in lesions.items()}
-    other_x = gate_features(scope_score(non_lesions.statistics, mean, std, sizes), non_lesions.colour)
+    lesion_x = {s: gate_features(distances[s], r.photo) for s, r in lesions.items()}
+    other_x = gate_features(scope_score(non_lesions.statistics, mean, std, sizes), non_lesions.photo)
     x = np.concatenate([*lesion_x.values(), other_x])
     y = np.r_[np.zeros(len(x) - len(other_x)), np.ones(len(other_x))]
     model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000)).fit(x, y)
@@ -47,20 +48,41 @@ def fit_gate(lesions, non_lesions, sizes, layers):
     gate = {"mean": mean, "std": std, "sizes": list(sizes), "feature_mean": scaler.mean_,
             "feature_scale": scaler.scale_, "weights": regression.coef_[0], "intercept": float(regression.intercept_[0]),
             "layers": list(layers), "colourless_saturation": COLOURLESS_SATURATION, "reference": reference}
-    scores = {s: gate_score(features, gate) for s, features in lesion_x.items()}
+    return gate, {s: gate_score(features, gate) for s, features in lesion_x.items()}
+
+
+def unseen_source_scores(lesions, non_lesions, sizes, layers):
+    """Each lesion photo's score under a regression fitted without its source: how photos of a new source score."""
+    return {held: scores(fit_regression(_without(lesions, held), non_lesions, sizes, layers)[0], lesions[held])
+            for held in lesions}
+
+
+def fit_gate(lesions, non_lesions, sizes, layers):
+    """The gate (the bundle's arrays + thresholds) from {source: Readings} of lesions and non-lesion Readings."""
+    gate, own = fit_regression(lesions, non_lesions, sizes, layers)
+    unseen = unseen_source_scores(lesions, non_lesions, sizes, layers) if len(lesions) > 1 else {}
+    highest = max(float(np.max(found)) for found in [*own.values(), *unseen.values()])
     gate["thresholds"] = {
-        "unusual": float(np.quantile(np.concatenate([scores[s] for s in reference]), UNUSUAL_QUANTILE)),
-        "not_a_lesion": max(0.0, float(np.quantile(np.concatenate(list(scores.values())), NOT_A_LESION_QUANTILE))),
+        "unusual": float(np.quantile(np.concatenate([own[s] for s in gate["reference"]]), UNUSUAL_QUANTILE)),
+        "not_a_lesion": max(0.0, highest),
     }
     return gate
 
 
+def scores(gate, readings):
+    """The gate's score of each photo of `readings`."""
+    distances = scope_score(readings.statistics, gate["mean"], gate["std"], gate["sizes"])
+    return gate_score(gate_features(distances, readings.photo), gate)
+
+
 def levels(gate, readings):
     """The scope level of each photo of `readings` under `gate`."""
-    distances = scope_score(readings.statistics, gate["mean"], gate["std"], gate["sizes"])
-    scores = gate_score(gate_features(distances, readings.colour), gate)
-    colourless = readings.colour[:, 1] < gate["colourless_saturation"]
-    return np.array([level_of(s, c, gate["thresholds"]) for s, c in zip(scores, colourless)])
+    colourless = readings.photo[:, 1] < gate["colourless_saturation"]
+    return np.array([level_of(s, c, gate["thresholds"]) for s, c in zip(scores(gate, readings), colourless)])
+
+
+def _without(lesions, held):
+    return {s: r for s, r in lesions.items() if s != held}
 
 
 def level_counts(found):
@@ -69,8 +91,7 @@ def level_counts(found):
 
 def leave_one_source_out(lesions, non_lesions, sizes, layers):
     """{source: level counts} for each lesion source under a gate fitted without it (needs two sources)."""
-    return {held: level_counts(levels(fit_gate({s: r for s, r in lesions.items() if s != held}, non_lesions,
-                                               sizes, layers), lesions[held]))
+    return {held: level_counts(levels(fit_gate(_without(lesions, held), non_lesions, sizes, layers), lesions[held]))
             for held in lesions}
 
 

@@ -113,6 +113,8 @@ def load_scope_reference(directory, manifest, precision):
     """The scope gate of one backbone (scope.py): its reference, regression and thresholds, or None if it has none."""
     import numpy as np
 
+    from .scope import GATE_FEATURES
+
     entry = scope_entry(manifest, precision)
     if not entry or "file" not in entry:
         return None
@@ -120,6 +122,9 @@ def load_scope_reference(directory, manifest, precision):
     try:
         with np.load(path, allow_pickle=False) as archive:
             gate = {name: archive[name] for name in SCOPE_ARRAYS}
+        if gate["weights"].shape != (GATE_FEATURES,):
+            raise ValueError(f"its regression reads {gate['weights'].size} features, "
+                             f"this code computes {GATE_FEATURES}")
         return {**gate, "sizes": entry["sizes"], "layers": entry["layers"], "thresholds": entry["thresholds"],
                 "colourless_saturation": entry["colourless_saturation"]}
     except (OSError, ValueError, KeyError) as exc:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .bundle import BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference
 from .head import NumpyHead, gradcam as numpy_gradcam
-from .scope import ScopeReading, colour_statistics, read_scope
+from .scope import ScopeReading, photo_statistics, read_scope
 from .switches import engine_name, thread_count
 
 MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
@@ -35,23 +35,23 @@ class Analysis(NamedTuple):
 class _Engine:
     """What both engines share: the bundle's scope gate and how a photo is read with it."""
 
-    def __init__(self, directory, manifest, precision):
+    def __init__(self, directory, manifest, precision, with_gate=True):
         self.manifest, self.precision = manifest, precision
-        self.scope = load_scope_reference(directory, manifest, precision)
+        self.scope = load_scope_reference(directory, manifest, precision) if with_gate else None
 
     def read_scope(self, statistics, image):
         if self.scope is None or statistics is None:
             return None
-        return read_scope(statistics, colour_statistics(image), self.scope)
+        return read_scope(statistics, photo_statistics(image), self.scope)
 
 
 class LiteRTEngine(_Engine):
     name = "litert"
 
-    def __init__(self, directory, manifest, precision, backbone_path, threads):
+    def __init__(self, directory, manifest, precision, backbone_path, threads, with_gate=True):
         from ai_edge_litert.interpreter import Interpreter
 
-        super().__init__(directory, manifest, precision)
+        super().__init__(directory, manifest, precision, with_gate)
         self.head = NumpyHead(*load_head_description(directory, manifest))
         try:
             # Loaded from bytes, not memory-mapped from the path: a bundle file replaced or truncated on disk
@@ -110,10 +110,10 @@ class KerasEngine(_Engine):
 
     name = "keras"
 
-    def __init__(self, directory, manifest):
+    def __init__(self, directory, manifest, with_gate=True):
         from .offline_keras import SplitModel, load_keras_model
 
-        super().__init__(directory, manifest, "fp32")
+        super().__init__(directory, manifest, "fp32", with_gate)
         layers = (self.scope or {}).get("layers", ())
         self.split = SplitModel(load_keras_model(keras_source_path(manifest)), scope_layers=layers)
         self._lock = threading.Lock()
@@ -143,12 +143,13 @@ def keras_source_path(manifest):
                       f"{source.get('package', 'the source package')}, or set DERMAL_KERAS_MODEL")
 
 
-def build_engine():
+def build_engine(with_gate=True):
+    """The configured engine; without the scope gate for the tool that fits it (an outdated gate won't load)."""
     directory = bundle_dir()
     manifest, precision, backbone = check_bundle(directory)
     if engine_name() == "keras":
-        return KerasEngine(directory, manifest)
-    return LiteRTEngine(directory, manifest, precision, backbone, thread_count())
+        return KerasEngine(directory, manifest, with_gate)
+    return LiteRTEngine(directory, manifest, precision, backbone, thread_count(), with_gate)
 
 
 _engine = None

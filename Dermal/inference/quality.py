@@ -18,7 +18,7 @@ DARK_MAX_MEAN = 60.0
 BRIGHT_MIN_MEAN = 230.0
 BRIGHT_MAX_CLIPPED = 0.35
 CLIPPED_LEVEL = 250.0
-_GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow's "L"
+GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow's "L"
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ MESSAGES = {
 
 def image_statistics(batch):
     """(sharpness, mean grey level, clipped-white fraction) of a (1, H, W, 3) 0-255 model input."""
-    grey = batch[0] @ _GREY
+    grey = batch[0] @ GREY
     level = float(grey.mean())
     laplacian = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
     sharpness = float(laplacian.var()) * (128.0 / max(level, 1.0)) ** 2

@@ -6,8 +6,9 @@ Two measurements of the photo feed one score:
   block7_sepconv3_act for sklesion) from a reference set of lesion photos, averaged over the layers. These
   texture and colour statistics keep what the last layers, tuned to tell lesions apart, no longer do: the
   pooled final features of a cat, a document or a fundus photo sit among lesion photos' (measured);
-- its colour on the model's input: the share of skin-hued pixels, the mean saturation, red over blue and
-  colourfulness (Hasler and Suesstrunk).
+- six statistics of the model's input: the share of skin-hued pixels, the mean saturation, red over blue,
+  colourfulness (Hasler and Suesstrunk), the share of clearly green, blue or purple pixels, and the share of
+  pixels on a sharp edge (text, drawn shapes, objects against a background).
 A logistic regression, fitted offline on lesion photos of four sources against non-lesion photos (the `trust`
 tool), turns them into one score: the log-odds that the photo is not a skin-lesion close-up. Above the
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
@@ -19,11 +20,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .quality import GREY
+
 LEVELS = ("lesion", "unusual", "not_a_lesion")
 # A photo too dark or too bright has lost some of the colour and texture the gate reads: its quality warning
 # says why, and while it keeps some colour the gate calls it at most unusual, never "not a skin lesion" on that
 # evidence (darkened lesion photos scored as not one). A washed-out photo with no colour left stays not one.
 EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})
+GATE_FEATURES = 7   # gate_features: the distance and six photo statistics
+EDGE_STEP = 40 / 255  # a grey-level step this sharp between neighbouring pixels is an edge
 
 
 class ScopeReading(NamedTuple):
@@ -56,8 +61,9 @@ def leave_one_out_scores(statistics, sizes):
     return np.array(scores)
 
 
-def colour_statistics(batch):
-    """(skin-hued share, mean saturation, mean red minus blue, colourfulness) of a (1, H, W, 3) 0-255 batch."""
+def photo_statistics(batch):
+    """(skin-hued share, mean saturation, mean red minus blue, colourfulness, other-hued share, sharp-edge
+    share) of a (1, H, W, 3) 0-255 batch."""
     x = np.asarray(batch, np.float32)[0] / 255.0
     red, green, blue = x[..., 0], x[..., 1], x[..., 2]
     high, low = x.max(axis=-1), x.min(axis=-1)
@@ -67,16 +73,25 @@ def colour_statistics(batch):
     hue = 60 * np.where(high == red, ((green - blue) / safe) % 6,
                         np.where(high == green, (blue - red) / safe + 2, (red - green) / safe + 4))
     skin = ((hue <= 50) | (hue >= 330)) & (saturation > 0.08) & (high > 0.12)
+    other = (hue > 70) & (hue < 300) & (saturation > 0.15)
     rg, yb = red - green, (red + green) / 2 - blue
     colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
-    return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful], np.float64)
+    return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful, other.mean(),
+                     _sharp_edge_share(x @ GREY)], np.float64)
 
 
-def gate_features(distance, colour):
-    """The regression's inputs (..., 5) from distances (...) and colour statistics (..., 4)."""
-    colour = np.asarray(colour, np.float64)
-    return np.stack([np.log(distance), colour[..., 0], np.log(colour[..., 1] + 0.01), colour[..., 2],
-                     np.log(colour[..., 3] + 0.01)], axis=-1)
+def _sharp_edge_share(grey):
+    """Share of pixels whose grey-level gradient exceeds EDGE_STEP: lesion skin is smooth at this scale."""
+    rows, columns = np.diff(grey, axis=0)[:, :-1], np.diff(grey, axis=1)[:-1]
+    return float((np.hypot(rows, columns) > EDGE_STEP).mean())
+
+
+def gate_features(distance, photo):
+    """The regression's inputs (..., GATE_FEATURES) from distances (...) and photo_statistics (..., 6)."""
+    photo = np.asarray(photo, np.float64)
+    return np.stack([np.log(distance), photo[..., 0], np.log(photo[..., 1] + 0.01), photo[..., 2],
+                     np.log(photo[..., 3] + 0.01), np.log(photo[..., 4] + 0.01), np.log(photo[..., 5] + 0.001)],
+                    axis=-1)
 
 
 def gate_score(features, gate):
@@ -99,9 +114,9 @@ def allowing_for_exposure(reading, warning_codes):
     return reading
 
 
-def read_scope(statistics, colour, gate):
-    """The ScopeReading of one photo from its backbone statistics (1-D) and colour_statistics."""
+def read_scope(statistics, photo, gate):
+    """The ScopeReading of one photo from its backbone statistics (1-D) and photo_statistics."""
     distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
-    score = float(gate_score(gate_features(distance, colour), gate))
-    colourless = bool(colour[1] < gate["colourless_saturation"])
+    score = float(gate_score(gate_features(distance, photo), gate))
+    colourless = bool(photo[1] < gate["colourless_saturation"])
     return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless)

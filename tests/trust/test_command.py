@@ -9,6 +9,8 @@ import pytest
 
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, load_scope_reference
 from Dermal.inference.datasets import FIXTURES_DIR, ROOT
+from Dermal.inference.scope import GATE_FEATURES
+from trust.photos import non_lesion_photos
 
 
 def run(env, *args):
@@ -43,10 +45,10 @@ def test_it_fits_writes_the_gate_and_reports(two_sources, tmp_path):
     assert entry["scope"]["sha256"] != before["scope"]["sha256"]
     assert entry["triage"] == before["triage"]  # 7 malignant lesions choose nothing: the bundle's thresholds stay
     gate = load_scope_reference(bundle, manifest, precision)
-    assert gate["thresholds"]["not_a_lesion"] >= 0 and len(gate["weights"]) == 5
+    assert gate["thresholds"]["not_a_lesion"] >= 0 and len(gate["weights"]) == GATE_FEATURES
     text = report.read_text()
     assert text.startswith("# Evaluation\n\nheld-out section") and "## Scope and referral" in text
-    assert "| derm_heldout | 16 |" in text and "| non-lesion photos | 59 |" in text
+    assert "| derm_heldout | 16 |" in text and f"| non-lesion photos | {len(non_lesion_photos())} |" in text
 
 
 def test_without_labelled_photos_it_says_where_it_looked(tmp_path):

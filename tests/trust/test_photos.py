@@ -3,7 +3,7 @@ import io
 
 from PIL import Image
 
-from trust.photos import generated_photos, non_lesion_photos, skimage_photos
+from trust.photos import chart_photos, generated_photos, library_photos, non_lesion_photos, skimage_photos
 
 
 def test_every_non_lesion_photo_is_a_decodable_jpeg_with_a_group():
@@ -16,9 +16,10 @@ def test_every_non_lesion_photo_is_a_decodable_jpeg_with_a_group():
 
 
 def test_crops_share_their_pictures_group():
-    crops = [p for p in skimage_photos() if "crop" in p.name]
-    assert crops and all(p.name.startswith(p.group) for p in crops)
+    crops = [p for p in skimage_photos() + library_photos() if "crop" in p.name]
+    assert len(crops) >= 20 and all(p.name.startswith(p.group) for p in crops)
 
 
 def test_generated_photos_are_the_same_on_every_run():
     assert [p.jpeg for p in generated_photos()] == [p.jpeg for p in generated_photos()]
+    assert [p.jpeg for p in chart_photos()] == [p.jpeg for p in chart_photos()]

@@ -47,3 +47,19 @@ def test_triage_scores_sum_the_malignant_classes():
     probabilities = np.array([[0.1, 0.2, 0.1, 0.1, 0.3, 0.1, 0.1]])
     scores = referral_fit.triage_scores(probabilities, CLASSES)
     assert scores["malignant"][0] == pytest.approx(0.6) and scores["melanoma"][0] == pytest.approx(0.3)
+
+
+def test_cross_validated_rates_carry_out_of_bag_bootstrap_intervals_of_the_threshold_choice():
+    rng = np.random.default_rng(1)
+    positive = np.r_[np.ones(20, bool), np.zeros(60, bool)]
+    overlapping = np.where(positive, rng.uniform(0.2, 1, 80), rng.uniform(0, 0.6, 80))
+    figures = referral_fit.cross_validated_rates({"s": overlapping}, {"s": positive}, ["s"], rounds=200)
+    held = referral_fit.cross_validated_referrals({"s": overlapping}, {"s": positive})["s"]
+    assert figures["sensitivity"] == held[positive].mean() and figures["specificity"] == (~held[~positive]).mean()
+    for name in ("sensitivity", "specificity"):
+        low, high = figures[f"{name}_bootstrap_ci"]
+        assert 0 <= low <= figures[name] <= high <= 1 and high - low > 0.05, name
+        assert figures[f"{name}_ci"] == pytest.approx(referral_fit.rates(held, positive)[f"{name}_ci"])
+    separated = np.where(positive, rng.uniform(0.8, 1, 80), rng.uniform(0, 0.2, 80))
+    certain = referral_fit.cross_validated_rates({"s": separated}, {"s": positive}, ["s"], rounds=200)
+    assert certain["specificity_bootstrap_ci"] == [1.0, 1.0]  # no resample ever misjudges a benign one

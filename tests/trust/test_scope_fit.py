@@ -1,5 +1,5 @@
 """Fitting the scope gate: who chooses what, and how leave-one-source-out measures it. Synthetic readings whose
-structure is known (lesion sources near one another, non-lesion photos far and colourless or garish)."""
+structure is known (lesion sources near one another, non-lesion photos far, colourless or garish, edgy)."""
 import numpy as np
 import pytest
 
@@ -11,20 +11,20 @@ SIZES, LAYERS = [4, 6], ["a", "b"]
 rng = np.random.default_rng(3)
 
 
-def readings(n, centre, colour, spread=0.1, groups=None):
+def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
-    colours = np.abs(rng.normal(colour, 0.02, (n, 4)))
+    photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
     names = np.array([f"p{i}" for i in range(n)])
-    return Readings(names, np.array(groups) if groups is not None else names, statistics, colours,
+    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos,
                     np.zeros((n, 7)), np.zeros((n, 7)), np.array(["nv"] * n))
 
 
 @pytest.fixture(scope="module")
 def sets():
-    lesions = {"derm_eval": readings(40, 1.0, (0.9, 0.3, 0.2, 0.3)),
-               "derm_heldout": readings(40, 1.1, (0.9, 0.3, 0.2, 0.3)),
-               "phone": readings(20, 1.3, (0.8, 0.25, 0.15, 0.25), spread=0.2)}
-    others = readings(30, 3.0, (0.05, 0.02, 0.0, 0.1), spread=1.0, groups=[f"g{i // 3}" for i in range(30)])
+    lesions = {"derm_eval": readings(40, 1.0, (0.9, 0.3, 0.2, 0.3, 0.0, 0.01)),
+               "derm_heldout": readings(40, 1.1, (0.9, 0.3, 0.2, 0.3, 0.0, 0.01)),
+               "phone": readings(20, 1.3, (0.8, 0.25, 0.15, 0.25, 0.02, 0.02), spread=0.2)}
+    others = readings(30, 3.0, (0.05, 0.02, 0.0, 0.1, 0.3, 0.1), spread=1.0, groups=[f"g{i // 3}" for i in range(30)])
     return lesions, others
 
 
@@ -35,6 +35,27 @@ def test_no_training_lesion_photo_is_above_the_not_a_lesion_threshold(sets):
     for source, found in ((s, scope_fit.levels(gate, r)) for s, r in lesions.items()):
         assert "not_a_lesion" not in found, source
     assert np.mean(scope_fit.levels(gate, others) == "not_a_lesion") > 0.9
+
+
+def test_not_a_lesion_spares_every_photo_as_scored_by_a_gate_that_never_saw_its_source():
+    """A source halfway to the non-lesion photos: in-sample it scores low, judged unseen it scores high."""
+    lesions = {"derm_eval": readings(40, 1.0, (0.9, 0.3, 0.2, 0.3, 0.0, 0.01)),
+               "derm_heldout": readings(40, 1.1, (0.9, 0.3, 0.2, 0.3, 0.0, 0.01)),
+               "phone": readings(20, 1.8, (0.6, 0.2, 0.1, 0.2, 0.1, 0.05), spread=0.3)}
+    others = readings(30, 2.2, (0.3, 0.1, 0.05, 0.15, 0.2, 0.08), spread=0.5)
+    _, own = scope_fit.fit_regression(lesions, others, SIZES, LAYERS)
+    unseen = scope_fit.unseen_source_scores(lesions, others, SIZES, LAYERS)
+    highest_unseen = max(float(found.max()) for found in unseen.values())
+    assert highest_unseen > max(0.0, max(float(found.max()) for found in own.values()))
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    assert gate["thresholds"]["not_a_lesion"] == pytest.approx(highest_unseen)
+
+
+def test_one_source_alone_still_gets_a_gate(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate({"derm_eval": lesions["derm_eval"]}, others, SIZES, LAYERS)
+    assert gate["reference"] == ["derm_eval"]
+    assert "not_a_lesion" not in scope_fit.levels(gate, lesions["derm_eval"])
 
 
 def test_the_reference_is_the_dermoscopic_sources_only(sets):
@@ -56,7 +77,7 @@ def test_a_colourless_photo_is_not_a_lesion_whatever_its_score(sets):
     lesions, others = sets
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
     grey = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
-    grey.colour[:, 1] = 0.0
+    grey.photo[:, 1] = 0.0
     assert scope_fit.levels(gate, grey)[0] == "not_a_lesion"
 
 
@@ -80,6 +101,6 @@ def test_leave_one_picture_out_leaves_a_pictures_photos_out_together(sets):
 def test_gate_score_is_the_regression_on_standardised_features(sets):
     lesions, others = sets
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
-    features = gate_features(np.array([1.5]), np.array([[0.5, 0.2, 0.1, 0.2]]))
+    features = gate_features(np.array([1.5]), np.array([[0.5, 0.2, 0.1, 0.2, 0.1, 0.05]]))
     expected = ((features - gate["feature_mean"]) / gate["feature_scale"]) @ gate["weights"] + gate["intercept"]
     assert gate_score(features, gate) == pytest.approx(expected)

@@ -6,6 +6,7 @@ import pytest
 
 from Dermal.inference import bundle
 from Dermal.inference.bundle import BundleError, MetadataError
+from Dermal.inference.scope import GATE_FEATURES
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,22 @@ def test_committed_bundle_has_a_scope_gate_measured_on_sources_it_never_saw(mani
     for source, counts in scope["leave_one_source_out"].items():
         assert counts["not_a_lesion"] <= 1, source  # at most one photo of a source it never saw
     gate = bundle.load_scope_reference(bundle.DEFAULT_BUNDLE_DIR, manifest, "int8")
-    assert gate["mean"].shape == gate["std"].shape == (sum(gate["sizes"]),) and gate["weights"].shape == (5,)
+    assert gate["mean"].shape == gate["std"].shape == (sum(gate["sizes"]),)
+    assert gate["weights"].shape == (GATE_FEATURES,)
+
+
+def test_a_gate_fitted_for_other_features_is_refused_with_what_to_run(bundle_copy, manifest):
+    """A gate whose regression reads fewer features than this code computes would score every photo wrongly."""
+    entry = manifest["backbones"]["int8"]["scope"]
+    path = bundle_copy / entry["file"]
+    with np.load(path) as archive:
+        arrays = {**archive, "weights": archive["weights"][:5], "feature_mean": archive["feature_mean"][:5],
+                  "feature_scale": archive["feature_scale"][:5]}
+    np.savez(path, **arrays)
+    outdated = {**entry, "bytes": path.stat().st_size, "sha256": bundle.sha256_of(path)}
+    refused = rf"reads 5 features, this code computes {GATE_FEATURES}\): run python -m trust"
+    with pytest.raises(BundleError, match=refused):
+        bundle.load_scope_reference(bundle_copy, {**manifest, "backbones": {"int8": {"scope": outdated}}}, "int8")
 
 
 def test_a_bundle_without_a_fitted_gate_serves_without_a_scope(bundle_copy, manifest):

@@ -7,7 +7,7 @@ from Dermal.inference import imaging
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, encode_metadata, scope_entry
 from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import agreement
-from Dermal.inference.scope import colour_statistics, read_scope
+from Dermal.inference.scope import photo_statistics, read_scope
 
 offline = pytest.importorskip("Dermal.inference.offline_keras", reason="reference checks need TensorFlow")
 SIZE = (254, 254)
@@ -93,5 +93,5 @@ def test_scope_statistics_of_the_fp32_bundle_equal_the_keras_layers(fp32_engine,
         ours = fp32_engine.run_backbone(batch)[1]
         theirs = split.scope_statistics(batch)
         assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3)
-        colour = colour_statistics(batch)
-        assert read_scope(ours, colour, gate).score == pytest.approx(read_scope(theirs, colour, gate).score, abs=1e-3)
+        photo = photo_statistics(batch)
+        assert read_scope(ours, photo, gate).score == pytest.approx(read_scope(theirs, photo, gate).score, abs=1e-3)

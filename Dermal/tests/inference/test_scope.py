@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from Dermal.AI_detection import predict_skin_simple
-from Dermal.inference.datasets import ACRAL_DIR, load_labelled
-from Dermal.inference.scope import (LEVELS, ScopeReading, allowing_for_exposure, colour_statistics,
+from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
+from Dermal.inference.scope import (LEVELS, ScopeReading, allowing_for_exposure, photo_statistics,
                                     leave_one_out_scores, level_of, reference_from, scope_score)
 from Dermal.tests.web.conftest import first_of, spoiled
 from trust.photos import generated_photos
@@ -39,13 +39,33 @@ def test_levels_follow_the_two_thresholds_and_no_colour_means_not_a_lesion():
     assert level_of(-5.0, True, THRESHOLDS) == "not_a_lesion"
 
 
-def test_colour_statistics_tell_grey_from_skin():
+def test_photo_statistics_tell_grey_from_skin():
     grey = np.full((1, 16, 16, 3), 128.0)
     skin = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3))
-    skin_share, saturation, red_minus_blue, colourful = colour_statistics(grey)
-    assert (skin_share, saturation, red_minus_blue) == (0, 0, 0) and colourful == pytest.approx(0)
-    skin_share, saturation, red_minus_blue, _ = colour_statistics(skin)
+    skin_share, saturation, red_minus_blue, colourful, other_hue, edges = photo_statistics(grey)
+    assert (skin_share, saturation, red_minus_blue, other_hue, edges) == (0, 0, 0, 0, 0)
+    assert colourful == pytest.approx(0)
+    skin_share, saturation, red_minus_blue, _, other_hue, edges = photo_statistics(skin)
     assert skin_share == 1 and saturation == pytest.approx(1 - 150 / 224) and red_minus_blue > 0.25
+    assert (other_hue, edges) == (0, 0)
+
+
+def test_photo_statistics_count_green_blue_and_purple_pixels_and_sharp_edges():
+    half_green = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3)).copy()
+    half_green[0, :, :8] = (40, 160, 60)
+    *_, other_hue, edges = photo_statistics(half_green)
+    assert other_hue == 0.5
+    assert edges == pytest.approx(1 / 15)  # one column of 15 sampled steps crosses the border
+
+
+def test_a_text_page_has_more_sharp_edges_than_any_committed_lesion_photo(fixture_items):
+    from Dermal.inference.imaging import model_input, open_photo
+
+    def edges(jpeg):
+        return photo_statistics(model_input(open_photo(jpeg, 254).pixels, 254, 254))[5]
+
+    page = next(p for p in generated_photos() if p.name == "text page")
+    assert edges(page.jpeg) > max(edges(item.read()) for item in fixture_items)
 
 
 def test_the_result_carries_the_level_its_score_and_both_thresholds(lesion_jpeg):
@@ -78,13 +98,14 @@ def test_at_most_2_percent_of_a_dermoscopic_source_is_called_not_a_lesion(items,
     assert levels.count("not_a_lesion") <= 0.02 * len(levels)
 
 
-def test_acral_lesions_are_never_called_not_a_lesion():
-    """Acral melanoma is the commonest melanoma in dark skin: the palms-and-soles set may be unusual, not 'no lesion'."""
-    if not (ACRAL_DIR / "images").is_dir():
-        pytest.skip(f"{ACRAL_DIR} is absent: this check needs the acral photos of ../shared")
-    levels = [predict_skin_simple(i.read(), site=i.site, gradcam=False, flip_average=False).scope
-              for i in load_labelled(ACRAL_DIR)]
-    print("acral: " + ", ".join(f"{level} {levels.count(level)}" for level in LEVELS))
+@pytest.mark.parametrize("folder", [ACRAL_DIR, PHONE_DIR], ids=["acral", "phone"])
+def test_at_most_2_percent_of_lesion_photos_unlike_dermoscopy_are_called_not_a_lesion(folder):
+    """Acral melanoma is the commonest melanoma in dark skin; phones are what users hold: unusual, not "no lesion"."""
+    if not (folder / "images").is_dir():
+        pytest.skip(f"{folder} is absent: this check needs the {folder.name} photos of ../shared")
+    levels = [predict_skin_simple(i.read(), i.age, i.sex, i.site, gradcam=False, flip_average=False).scope
+              for i in load_labelled(folder)]
+    print(f"{folder.name}: " + ", ".join(f"{level} {levels.count(level)}" for level in LEVELS))
     assert levels.count("not_a_lesion") <= 0.02 * len(levels)
 
 
