@@ -11,7 +11,8 @@ from tqdm import tqdm
 from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
-from Dermal.inference.scope import photo_statistics
+from Dermal.inference.quality import photo_warnings
+from Dermal.inference.scope import EXPOSURE_WARNINGS, photo_statistics
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Readings:
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
     photo: np.ndarray        # (n, 6) scope.photo_statistics
+    exposure: np.ndarray     # (n,) True with a too-dark or too-bright warning (scope.served_level)
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging
     dx: np.ndarray           # (n,) labels ("" for non-lesion photos)
@@ -33,17 +35,18 @@ def read_photo(engine, jpeg, age=None, sex=None, site=None):
     manifest = engine.manifest
     height, width = manifest["input"]["height"], manifest["input"]["width"]
     meta = encode_metadata(manifest, age, sex, site)
-    pixels, _ = imaging.open_photo(jpeg, min(height, width))
+    pixels, size = imaging.open_photo(jpeg, min(height, width))
     batch = imaging.model_input(pixels, height, width)
+    exposure = bool(EXPOSURE_WARNINGS & {warning.code for warning in photo_warnings(batch, size)})
     fmap, statistics = engine.run_backbone(batch)
     single = engine.probabilities(fmap, meta)[0][0]
     flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities
-    return statistics, photo_statistics(batch), single, flip
+    return statistics, photo_statistics(batch), exposure, single, flip
 
 
 def _readings(rows, names, groups, dx):
-    statistics, photo, single, flip = (np.array(column) for column in zip(*rows))
-    return Readings(np.array(names), np.array(groups), statistics, photo, single, flip, np.array(dx))
+    statistics, photo, exposure, single, flip = (np.array(column) for column in zip(*rows))
+    return Readings(np.array(names), np.array(groups), statistics, photo, exposure, single, flip, np.array(dx))
 
 
 def read_labelled(items, label, engine=None):

@@ -72,7 +72,9 @@ def section(fit, command, measured_on):
         "",
         "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
         "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
-        "Wilson 95% intervals.", "",
+        "Levels as served: a too-dark or too-bright photo that keeps some colour is at most `unusual`, its quality "
+        "warning saying why (washed-out lesion photos otherwise score as not one; white charts and pages are "
+        "counted `unusual` by this rule). Wilson 95% intervals.", "",
         *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
         f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}.", "",
         f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "

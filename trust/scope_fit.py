@@ -9,7 +9,8 @@ Which photos choose what:
   in-sample maximum alone let one phone photo of 33 through when that source was left out), never below even
   odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
-non-lesion photos, from leaving out each picture with the photos made from it.
+non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
+a too-dark or too-bright photo with some colour being at most `unusual` (scope.served_level).
 """
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -17,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from Dermal.inference.scope import (LEVELS, gate_features, gate_score, leave_one_out_scores, level_of,
-                                    reference_from, scope_score)
+                                    reference_from, scope_score, served_level)
 
 DERMOSCOPIC = ("derm_eval", "derm_heldout")
 UNUSUAL_QUANTILE = 0.95
@@ -76,9 +77,10 @@ def scores(gate, readings):
 
 
 def levels(gate, readings):
-    """The scope level of each photo of `readings` under `gate`."""
+    """The scope level each photo of `readings` is served under `gate` (exposure warnings allowed for)."""
     colourless = readings.photo[:, 1] < gate["colourless_saturation"]
-    return np.array([level_of(s, c, gate["thresholds"]) for s, c in zip(scores(gate, readings), colourless)])
+    return np.array([served_level(level_of(s, c, gate["thresholds"]), c, e)
+                     for s, c, e in zip(scores(gate, readings), colourless, readings.exposure)])
 
 
 def _without(lesions, held):

@@ -106,12 +106,18 @@ def level_of(score, colourless, thresholds):
     return "unusual" if score > thresholds["unusual"] else "lesion"
 
 
+def served_level(level, colourless, exposure_warned):
+    """The level shown: `not_a_lesion` lowered to `unusual` when an exposure warning explains the oddness and the
+    photo keeps some colour."""
+    return "unusual" if level == "not_a_lesion" and exposure_warned and not colourless else level
+
+
 def allowing_for_exposure(reading, warning_codes):
-    """The reading, with `not_a_lesion` lowered to `unusual` when an exposure warning explains the oddness."""
-    if (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
-            and EXPOSURE_WARNINGS & set(warning_codes)):
-        return reading._replace(level="unusual")
-    return reading
+    """The reading as served, given the photo's quality warning codes (see served_level)."""
+    if reading is None:
+        return None
+    return reading._replace(level=served_level(reading.level, reading.colourless,
+                                               bool(EXPOSURE_WARNINGS & set(warning_codes))))
 
 
 def read_scope(statistics, photo, gate):

@@ -15,7 +15,7 @@ def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
     photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
     names = np.array([f"p{i}" for i in range(n)])
-    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos,
+    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos, np.zeros(n, bool),
                     np.zeros((n, 7)), np.zeros((n, 7)), np.array(["nv"] * n))
 
 
@@ -79,6 +79,16 @@ def test_a_colourless_photo_is_not_a_lesion_whatever_its_score(sets):
     grey = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
     grey.photo[:, 1] = 0.0
     assert scope_fit.levels(gate, grey)[0] == "not_a_lesion"
+
+
+def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_colourless(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    far = scope_fit.subset(others, np.isin(np.arange(30), [0, 1, 2]))
+    far.photo[:, 1] = [0.3, 0.3, 0.0]          # the third has no colour
+    assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
+    far.exposure[:] = True
+    assert list(scope_fit.levels(gate, far)) == ["unusual", "unusual", "not_a_lesion"]
 
 
 def test_leave_one_source_out_measures_every_source_with_a_gate_that_never_saw_it(sets, monkeypatch):

@@ -179,6 +179,7 @@ def test_unusual_photo_gets_the_full_answer_under_a_warning(client, fixture_item
     html = html_of(submit_to_page(client, item.read(), gradcam=False))
     assert element_text(html, "unusual").startswith("This photo is unlike the photos DermAI learnt from")
     assert "less reliable" in element_text(html, "unusual") and 'id="out-of-scope"' not in html
+    assert "may not be a photo of a skin lesion at all" in element_text(html, "unusual")
     assert 'id="diagnosis-caveat"' not in html and 'id="diagnosis-name"' in html
     assert REFERRAL_SENTENCE in element_text(html, "referral").lower()
     assert html.index('id="unusual"') < html.index('id="photo-shown"')
