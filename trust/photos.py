@@ -70,28 +70,31 @@ def skimage_photos():
     return [photo for name, array in samples for photo in _with_crops(name, "scikit-image sample", array)]
 
 
+def _matplotlib_samples():
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data"
+
+
 def library_photos():
     """The photographs scikit-learn and Matplotlib ship: a temple, a flower, a portrait, a parcel, a logo."""
-    import matplotlib
     import sklearn.datasets
 
-    folders = {"scikit-learn sample": Path(sklearn.datasets.__file__).parent / "images",
-               "matplotlib sample": Path(matplotlib.get_data_path()) / "sample_data"}
-    files = [("scikit-learn sample", "china.jpg"), ("scikit-learn sample", "flower.jpg"),
-             ("matplotlib sample", "grace_hopper.jpg"), ("matplotlib sample", "Minduka_Present_Blue_Pack.png"),
-             ("matplotlib sample", "logo2.png")]
-    return [photo for family, name in files
-            for photo in _with_crops(name, family, np.asarray(Image.open(folders[family] / name).convert("RGB")))]
+    scikit_learn = Path(sklearn.datasets.__file__).parent / "images"
+    files = [("scikit-learn sample", scikit_learn / "china.jpg"), ("scikit-learn sample", scikit_learn / "flower.jpg"),
+             *(("matplotlib sample", _matplotlib_samples() / name)
+               for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"))]
+    return [photo for family, path in files
+            for photo in _with_crops(path.name, family, np.asarray(Image.open(path).convert("RGB")))]
 
 
 def chart_photos(seed=1):
     """Screenshots of charts and a map, drawn by Matplotlib as a user might photograph a screen."""
-    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     rng = np.random.default_rng(seed)
-    relief = np.load(Path(matplotlib.get_data_path()) / "sample_data" / "topobathy.npz")["topo"]
+    relief = np.load(_matplotlib_samples() / "topobathy.npz")["topo"]
     draw = {"line chart": lambda ax: ax.plot(rng.normal(size=(50, 3)).cumsum(axis=0)),
             "bar chart": lambda ax: ax.bar(range(8), rng.random(8), color="tab:orange"),
             "pie chart": lambda ax: ax.pie(rng.random(5)),

@@ -12,7 +12,7 @@ from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
 from Dermal.inference.quality import photo_warnings
-from Dermal.inference.scope import EXPOSURE_WARNINGS, photo_statistics
+from Dermal.inference.scope import exposure_warned, photo_statistics
 
 
 @dataclass
@@ -37,7 +37,7 @@ def read_photo(engine, jpeg, age=None, sex=None, site=None):
     meta = encode_metadata(manifest, age, sex, site)
     pixels, size = imaging.open_photo(jpeg, min(height, width))
     batch = imaging.model_input(pixels, height, width)
-    exposure = bool(EXPOSURE_WARNINGS & {warning.code for warning in photo_warnings(batch, size)})
+    exposure = exposure_warned(warning.code for warning in photo_warnings(batch, size))
     fmap, statistics = engine.run_backbone(batch)
     single = engine.probabilities(fmap, meta)[0][0]
     flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities

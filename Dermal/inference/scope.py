@@ -112,12 +112,16 @@ def served_level(level, colourless, exposure_warned):
     return "unusual" if level == "not_a_lesion" and exposure_warned and not colourless else level
 
 
+def exposure_warned(warning_codes):
+    """Whether the photo's quality warning codes say it is too dark or too bright."""
+    return bool(EXPOSURE_WARNINGS & set(warning_codes))
+
+
 def allowing_for_exposure(reading, warning_codes):
     """The reading as served, given the photo's quality warning codes (see served_level)."""
     if reading is None:
         return None
-    return reading._replace(level=served_level(reading.level, reading.colourless,
-                                               bool(EXPOSURE_WARNINGS & set(warning_codes))))
+    return reading._replace(level=served_level(reading.level, reading.colourless, exposure_warned(warning_codes)))
 
 
 def read_scope(statistics, photo, gate):
