@@ -14,7 +14,7 @@ from .inference.calibration import override_entry
 from .inference.engines import get_engine
 from .inference.imaging import ImageError
 from .inference.quality import photo_warnings
-from .inference.scope import allowing_for_exposure
+from .inference.scope import allowing_for_exposure, brightened, needs_brightened_reading
 from .inference.switches import flip_average_enabled, gradcam_enabled, model_loaded
 from .inference.triage import needs_referral
 
@@ -97,7 +97,7 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     warnings = photo_warnings(batch, image_size)
     clock.lap("preprocess")
     probs, cam, scope = engine.analyse(batch, meta, gradcam, flip_average)
-    scope = allowing_for_exposure(scope, [warning.code for warning in warnings])
+    scope = _served_scope(engine, batch, scope, [warning.code for warning in warnings])
     del batch
     clock.lap("inference")
     overlay_png = overlay.overlay_png(shown, cam) if cam is not None else None
@@ -109,6 +109,12 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     gc.collect()
     result.timings = clock.total()
     return result
+
+
+def _served_scope(engine, batch, reading, warning_codes):
+    """The scope reading as shown, reading a dim photo again brightened when that decides its level."""
+    again = engine.scope_reading(brightened(batch)) if needs_brightened_reading(reading, batch) else None
+    return allowing_for_exposure(reading, warning_codes, again)
 
 
 def _result(manifest, engine, probs, scope, *, flip_average, **rest):

@@ -11,8 +11,9 @@ import time
 from Dermal.inference.bundle import bundle_dir
 from Dermal.inference.engines import build_engine
 
+from .exposure_fit import read_relit, relit_figures
 from .fit import fit_all, read_sets, write_fit
-from .photos import LESION_SOURCES, available_sources
+from .photos import LESION_SOURCES, available_sources, lesion_items
 from .report import section, write_section
 
 COMMAND = "python -m trust --write-bundle --report docs/EVALUATION.md"
@@ -32,8 +33,10 @@ def main(argv=None):
         sys.exit(f"no labelled lesion photos: the trust tool reads {', '.join(map(str, LESION_SOURCES.values()))} "
                  "(DERMAI_DATA_ROOT moves them)")
     engine = build_engine(with_gate=False)
-    fit = fit_all(*read_sets(engine), engine)
-    text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone")
+    sources = {name: lesion_items(name) for name in available_sources()}
+    fit = fit_all(*read_sets(engine, sources), engine)
+    relit = relit_figures(fit.gate, read_relit([item for items in sources.values() for item in items], engine))
+    text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone", relit)
     print(text)
     if args.write_bundle:
         write_fit(bundle_dir(), engine, fit)

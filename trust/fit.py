@@ -16,6 +16,7 @@ class Fit:
     lesion_levels: dict          # source -> level counts, each source judged by a gate fitted without it
     non_lesion_levels: dict      # level counts of the non-lesion photos, each left out of its gate
     non_lesion_verdicts: dict    # photo name -> level
+    non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, exposure not allowed for
     score_auc: dict = field(default_factory=dict)  # mode -> source -> triage score -> AUC and interval
     sources: dict = field(default_factory=dict)    # source -> number of photos
 
@@ -33,13 +34,14 @@ def fit_all(lesions, non_lesions, engine=None):
     layers, sizes = layout["layers"], layout["sizes"]
     classes = engine.manifest["classes"]
     positive = {s: referral_fit.positives(r, classes) for s, r in lesions.items()}
-    non_lesion_levels, verdicts = scope_fit.leave_one_picture_out(lesions, non_lesions, sizes, layers)
+    non_lesion_levels, verdicts, gate_alone = scope_fit.leave_one_picture_out(lesions, non_lesions, sizes, layers)
     return Fit(
         gate=scope_fit.fit_gate(lesions, non_lesions, sizes, layers),
         triage=referral_fit.fit_triage(lesions, classes),
         lesion_levels=scope_fit.leave_one_source_out(lesions, non_lesions, sizes, layers) if len(lesions) > 1 else {},
         non_lesion_levels=non_lesion_levels,
         non_lesion_verdicts=verdicts,
+        non_lesion_gate_alone=gate_alone,
         score_auc={mode: referral_fit.score_comparison(
             {s: referral_fit.triage_scores(getattr(r, field), classes) for s, r in lesions.items()}, positive)
             for mode, field in referral_fit.MODES.items()},

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from Dermal.inference.datasets import ACRAL_DIR, EVAL_DIR, HELDOUT_DIR, PHONE_DIR, load_labelled
 
@@ -32,6 +32,12 @@ class Photo:
     jpeg: bytes
 
 
+# Lesion photos badly exposed, as a phone in dim light or with a flash takes them: brightness factors applied at
+# PHONE_WIDTH, where the quality warnings are set (quality.py). Darkened to 30% is the tests' too-dark photo.
+RELIGHTINGS = {"darkened to 30%": 0.3, "darkened to 15%": 0.15, "brightened 2x": 2.0}
+PHONE_WIDTH = 600
+
+
 def available_sources():
     """{name: folder} of the labelled lesion sources present on this machine."""
     return {name: folder for name, folder in LESION_SOURCES.items() if (folder / "images").is_dir()}
@@ -39,6 +45,18 @@ def available_sources():
 
 def lesion_items(name):
     return load_labelled(LESION_SOURCES[name])
+
+
+def at_phone_width(path):
+    """The photo at `path`, RGB, resized to PHONE_WIDTH pixels wide."""
+    with Image.open(path) as image:
+        return image.convert("RGB").resize((PHONE_WIDTH, round(PHONE_WIDTH * image.height / image.width)),
+                                           Image.LANCZOS)
+
+
+def relit(item, factor):
+    """`item`'s photo at phone width with its brightness multiplied by `factor`, as JPEG bytes."""
+    return _jpeg(np.asarray(ImageEnhance.Brightness(at_phone_width(item.path)).enhance(factor)))
 
 
 def _jpeg(array):

@@ -12,7 +12,7 @@ from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
 from Dermal.inference.quality import photo_warnings
-from Dermal.inference.scope import exposure_warned, photo_statistics
+from Dermal.inference.scope import DIM_GREY_LEVEL, EXPOSURE_WARNINGS, brightened, grey_level, photo_statistics
 
 
 @dataclass
@@ -21,8 +21,10 @@ class Readings:
     names: np.ndarray        # (n,) image ids or photo names
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
-    photo: np.ndarray        # (n, 6) scope.photo_statistics
-    exposure: np.ndarray     # (n,) True with a too-dark or too-bright warning (scope.served_level)
+    photo: np.ndarray        # (n, 7) scope.photo_statistics
+    exposure: np.ndarray     # (n,) "too_dark", "too_bright" or "" (scope.allowing_for_exposure)
+    brightened_statistics: np.ndarray  # (n, d) of a dim photo brightened (scope.brightened); NaN for others
+    brightened_photo: np.ndarray       # (n, 7) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging
     dx: np.ndarray           # (n,) labels ("" for non-lesion photos)
@@ -31,22 +33,43 @@ class Readings:
         return len(self.names)
 
 
-def read_photo(engine, jpeg, age=None, sex=None, site=None):
-    manifest = engine.manifest
-    height, width = manifest["input"]["height"], manifest["input"]["width"]
-    meta = encode_metadata(manifest, age, sex, site)
+def _model_input(engine, jpeg):
+    """(model input batch, size as uploaded) of a photo, decoded and resized as the web app does."""
+    height, width = engine.manifest["input"]["height"], engine.manifest["input"]["width"]
     pixels, size = imaging.open_photo(jpeg, min(height, width))
-    batch = imaging.model_input(pixels, height, width)
-    exposure = exposure_warned(warning.code for warning in photo_warnings(batch, size))
+    return imaging.model_input(pixels, height, width), size
+
+
+def _scope_readings(engine, batch, size, statistics):
+    """(statistics, photo statistics, exposure warning code or "", brightened statistics, brightened photo
+    statistics): what the scope level as served needs; the brightened ones NaN unless the photo is dim."""
+    photo = photo_statistics(batch)
+    # at most one code: too dark and too bright exclude each other
+    exposure = next(iter(EXPOSURE_WARNINGS & {warning.code for warning in photo_warnings(batch, size)}), "")
+    if grey_level(batch) >= DIM_GREY_LEVEL:
+        return statistics, photo, exposure, np.full_like(statistics, np.nan), np.full_like(photo, np.nan)
+    lighter = brightened(batch)
+    return statistics, photo, exposure, engine.run_backbone(lighter)[1], photo_statistics(lighter)
+
+
+def read_scope_inputs(engine, jpeg):
+    """The _scope_readings of a photo (one backbone run, two for a dim photo)."""
+    batch, size = _model_input(engine, jpeg)
+    return _scope_readings(engine, batch, size, engine.run_backbone(batch)[1])
+
+
+def read_photo(engine, jpeg, age=None, sex=None, site=None):
+    meta = encode_metadata(engine.manifest, age, sex, site)
+    batch, size = _model_input(engine, jpeg)
     fmap, statistics = engine.run_backbone(batch)
     single = engine.probabilities(fmap, meta)[0][0]
     flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities
-    return statistics, photo_statistics(batch), exposure, single, flip
+    return *_scope_readings(engine, batch, size, statistics), single, flip
 
 
 def _readings(rows, names, groups, dx):
-    statistics, photo, exposure, single, flip = (np.array(column) for column in zip(*rows))
-    return Readings(np.array(names), np.array(groups), statistics, photo, exposure, single, flip, np.array(dx))
+    columns = (np.array(column) for column in zip(*rows))
+    return Readings(np.array(names), np.array(groups), *columns, np.array(dx))
 
 
 def read_labelled(items, label, engine=None):

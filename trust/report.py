@@ -54,7 +54,26 @@ def auc_rows(score_auc):
     return rows
 
 
-def section(fit, command, measured_on):
+def relit_rows(relit):
+    rows = ["| lesion photos, every source | n | exposure warning | `not_a_lesion`, gate alone | `not_a_lesion` as "
+            "served |", "|---|---|---|---|---|"]
+    for name, counts in relit.items():
+        total = counts["photos"]
+        rows.append(f"| {name} | {total} | {share(counts['warned'], total)} | {share(counts['gate_alone'], total)} | "
+                    f"{share(counts['served'], total)} |")
+    return rows
+
+
+def relit_lines(relit):
+    if not relit:
+        return []
+    return ["### Badly exposed lesion photos", "",
+            "Every lesion photo above, at phone width (600 px), darkened or brightened and read as the app reads it, "
+            "judged by the bundle's gate (their originals helped fit it; no relit photo did): by the gate alone, "
+            "and as served, exposure allowed for. Wilson 95% intervals.", "", *relit_rows(relit), ""]
+
+
+def section(fit, command, measured_on, relit=None):
     gate, missed = fit.gate, sorted(n for n, level in fit.non_lesion_verdicts.items() if level != "not_a_lesion")
     thresholds = gate["thresholds"]
     lines = [
@@ -72,14 +91,21 @@ def section(fit, command, measured_on):
         "",
         "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
         "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
-        "Levels as served: a too-dark or too-bright photo that keeps some colour is at most `unusual`, its quality "
-        "warning saying why (washed-out lesion photos otherwise score as not one; white charts and pages are "
+        "Levels as served, exposure allowed for (badly exposed lesion photos otherwise score as not lesions: see "
+        "below): a photo with some colour darker than any lesion photo seen (mean grey under 80) is `not_a_lesion` "
+        "only if, brightened to a normal exposure and read again, it still is and scores no nearer a lesion; a "
+        "too-bright one with some colour is at most `unusual`, its quality warning saying why (white charts are "
         "counted `unusual` by this rule). Wilson 95% intervals.", "",
         *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
-        f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}.", "",
+        f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}. The gate alone, before "
+        "exposure is allowed for, calls "
+        f"{share(fit.non_lesion_gate_alone['not_a_lesion'], sum(fit.non_lesion_gate_alone.values()))} of them "
+        "not a lesion.", "",
         f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "
         f"above {thresholds['not_a_lesion']:.3f} (log-odds that the photo is not a skin-lesion close-up), or a mean "
-        f"saturation under {gate['colourless_saturation']}. No level hides the probabilities or the referral.", "",
+        f"saturation under {gate['colourless_saturation']} on the pixels not clipped white. No level hides the "
+        "probabilities or the referral.", "",
+        *relit_lines(relit),
     ]
     for mode, entry in fit.triage.items():
         lines += [f"### Referral, {mode.replace('_', ' ')}", "",

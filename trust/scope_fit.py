@@ -10,20 +10,22 @@ Which photos choose what:
   odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
 non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
-a too-dark or too-bright photo with some colour being at most `unusual` (scope.served_level).
+a dim photo with some colour being `not_a_lesion` only if it is still not one, and no nearer one, once
+brightened, and a too-bright one with some colour at most `unusual` (scope.allowing_for_exposure).
 """
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from Dermal.inference.scope import (LEVELS, gate_features, gate_score, leave_one_out_scores, level_of,
-                                    reference_from, scope_score, served_level)
+from Dermal.inference.scope import (LEVELS, allowing_for_exposure, gate_features, gate_score, leave_one_out_scores,
+                                    read_scope, reference_from, scope_score)
 
 DERMOSCOPIC = ("derm_eval", "derm_heldout")
 UNUSUAL_QUANTILE = 0.95
-# Half the lowest mean saturation of the 248 lesion photos seen (0.065): below it a photo has no colour.
-COLOURLESS_SATURATION = 0.03
+# Mean saturation of the pixels not clipped white below which a photo has no colour: well under the lowest of the
+# 248 lesion photos seen (0.065, and 0.053 brightened 2x), above a white page's faint tint (0.03).
+COLOURLESS_SATURATION = 0.04
 
 
 def _distances(lesions, reference, sizes):
@@ -78,9 +80,22 @@ def scores(gate, readings):
 
 def levels(gate, readings):
     """The scope level each photo of `readings` is served under `gate` (exposure warnings allowed for)."""
-    colourless = readings.photo[:, 1] < gate["colourless_saturation"]
-    return np.array([served_level(level_of(s, c, gate["thresholds"]), c, e)
-                     for s, c, e in zip(scores(gate, readings), colourless, readings.exposure)])
+    rows = zip(readings.statistics, readings.photo, readings.exposure, readings.brightened_statistics,
+               readings.brightened_photo)
+    return np.array([served_level(gate, *row) for row in rows])
+
+
+def gate_levels(gate, readings):
+    """The gate's own level of each photo of `readings`, before exposure is allowed for."""
+    return np.array([read_scope(statistics, photo, gate).level
+                     for statistics, photo in zip(readings.statistics, readings.photo)])
+
+
+def served_level(gate, statistics, photo, exposure, brightened_statistics, brightened_photo):
+    """The level the app serves a photo with these readings (trust/readings.py) under `gate`."""
+    dim = np.isfinite(brightened_statistics).all()
+    brightened = read_scope(brightened_statistics, brightened_photo, gate) if dim else None
+    return allowing_for_exposure(read_scope(statistics, photo, gate), [exposure], brightened).level
 
 
 def _without(lesions, held):
@@ -98,13 +113,14 @@ def leave_one_source_out(lesions, non_lesions, sizes, layers):
 
 
 def leave_one_picture_out(lesions, non_lesions, sizes, layers):
-    """Level counts of the non-lesion photos, each picture's photos judged by a gate fitted without them."""
-    found = np.empty(len(non_lesions), dtype=object)
+    """(level counts as served, {photo name: level}, level counts by the gate alone) of the non-lesion photos,
+    each picture's photos judged by a gate fitted without them."""
+    found, alone = np.empty(len(non_lesions), dtype=object), np.empty(len(non_lesions), dtype=object)
     for group in np.unique(non_lesions.groups):
         out = non_lesions.groups == group
         gate = fit_gate(lesions, subset(non_lesions, ~out), sizes, layers)
-        found[out] = levels(gate, subset(non_lesions, out))
-    return level_counts(found), dict(zip(non_lesions.names, found))
+        found[out], alone[out] = levels(gate, subset(non_lesions, out)), gate_levels(gate, subset(non_lesions, out))
+    return level_counts(found), dict(zip(non_lesions.names, found)), level_counts(alone)
 
 
 def subset(readings, mask):

@@ -79,6 +79,10 @@ class LiteRTEngine(_Engine):
     def feature_map(self, image):
         return self.run_backbone(image)[0]
 
+    def scope_reading(self, image):
+        """The scope reading alone of a (1, h, w, 3) batch (one backbone run)."""
+        return self.read_scope(self.run_backbone(image)[1], image)
+
     def probabilities(self, fmap, meta):
         return self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
 
@@ -126,6 +130,11 @@ class KerasEngine(_Engine):
                 cam = self.split.analyse(image, meta, int(probs.argmax()))[1] if gradcam else None
             statistics = self.split.scope_statistics(image) if self.scope else None
         return Analysis(probs, cam if gradcam else None, self.read_scope(statistics, image))
+
+    def scope_reading(self, image):
+        with self._lock:
+            statistics = self.split.scope_statistics(image) if self.scope else None
+        return self.read_scope(statistics, image)
 
 
 def keras_source_path(manifest):

@@ -12,22 +12,29 @@ Two measurements of the photo feed one score:
 A logistic regression, fitted offline on lesion photos of four sources against non-lesion photos (the `trust`
 tool), turns them into one score: the log-odds that the photo is not a skin-lesion close-up. Above the
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
-the answer is shown with a warning; above `not_a_lesion`, or with no colour at all (every lesion photo seen
-has a mean saturation above 0.06), it does not look like a skin lesion. No verdict ever hides the
-probabilities or the referral: see AI_detection and the result page.
+the answer is shown with a warning; above `not_a_lesion`, or with no colour at all in the pixels not clipped
+white (every lesion photo seen has a mean saturation above 0.06 there), it does not look like a skin lesion.
+Exposure is allowed for (allowing_for_exposure): a dim photo is `not_a_lesion` only if it still is, and no
+nearer a lesion, once brightened (one more backbone run, made only then), and a too-bright one with colour is
+at most unusual. No verdict ever hides the probabilities or the referral: see AI_detection and the result page.
 """
 from typing import NamedTuple
 
 import numpy as np
 
-from .quality import GREY
+from .quality import CLIPPED_LEVEL, GREY
 
 LEVELS = ("lesion", "unusual", "not_a_lesion")
-# A photo too dark or too bright has lost some of the colour and texture the gate reads: its quality warning
-# says why, and while it keeps some colour the gate calls it at most unusual, never "not a skin lesion" on that
-# evidence (darkened lesion photos scored as not one). A washed-out photo with no colour left stays not one.
+# A photo too dark or too bright has lost some of the colour and texture the gate reads: lesion photos darkened
+# or brightened score as not lesions (trust/exposure_fit.py measures it). So a dim photo, darker than any lesion
+# photo seen (the darkest of 248: mean grey 70), is read again brightened and stays `not_a_lesion` only if it is
+# still not one, and no nearer one (still_not_a_lesion); a too-bright photo that keeps some colour is at most
+# `unusual`, its quality warning saying why. Colour is judged on the pixels not clipped white, so that a
+# washed-out lesion photo is not taken for a colourless one.
 EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})
-GATE_FEATURES = 7   # gate_features: the distance and six photo statistics
+DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
+NORMAL_GREY_LEVEL = 128.0  # ... to this one
+GATE_FEATURES = 7   # gate_features: the distance and the first six photo statistics
 EDGE_STEP = 40 / 255  # a grey-level step this sharp between neighbouring pixels is an edge
 
 
@@ -63,7 +70,7 @@ def leave_one_out_scores(statistics, sizes):
 
 def photo_statistics(batch):
     """(skin-hued share, mean saturation, mean red minus blue, colourfulness, other-hued share, sharp-edge
-    share) of a (1, H, W, 3) 0-255 batch."""
+    share, mean saturation of the pixels not clipped white) of a (1, H, W, 3) 0-255 batch."""
     x = np.asarray(batch, np.float32)[0] / 255.0
     red, green, blue = x[..., 0], x[..., 1], x[..., 2]
     high, low = x.max(axis=-1), x.min(axis=-1)
@@ -76,8 +83,10 @@ def photo_statistics(batch):
     other = (hue > 70) & (hue < 300) & (saturation > 0.15)
     rg, yb = red - green, (red + green) / 2 - blue
     colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    grey = x @ GREY
+    shown = grey < CLIPPED_LEVEL / 255
     return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful, other.mean(),
-                     _sharp_edge_share(x @ GREY)], np.float64)
+                     _sharp_edge_share(grey), saturation[shown].mean() if shown.any() else 0.0], np.float64)
 
 
 def _sharp_edge_share(grey):
@@ -87,7 +96,7 @@ def _sharp_edge_share(grey):
 
 
 def gate_features(distance, photo):
-    """The regression's inputs (..., GATE_FEATURES) from distances (...) and photo_statistics (..., 6)."""
+    """The regression's inputs (..., GATE_FEATURES) from distances (...) and photo_statistics (..., 7)."""
     photo = np.asarray(photo, np.float64)
     return np.stack([np.log(distance), photo[..., 0], np.log(photo[..., 1] + 0.01), photo[..., 2],
                      np.log(photo[..., 3] + 0.01), np.log(photo[..., 4] + 0.01), np.log(photo[..., 5] + 0.001)],
@@ -106,10 +115,27 @@ def level_of(score, colourless, thresholds):
     return "unusual" if score > thresholds["unusual"] else "lesion"
 
 
-def served_level(level, colourless, exposure_warned):
-    """The level shown: `not_a_lesion` lowered to `unusual` when an exposure warning explains the oddness and the
-    photo keeps some colour."""
-    return "unusual" if level == "not_a_lesion" and exposure_warned and not colourless else level
+def grey_level(batch):
+    """Mean grey level (0-255) of a (1, H, W, 3) batch."""
+    return float((np.asarray(batch, np.float32)[0] @ GREY).mean())
+
+
+def brightened(batch):
+    """A (1, H, W, 3) 0-255 batch scaled to a mean grey level of NORMAL_GREY_LEVEL. Underexposure is close to a
+    scaling of the pixel values, so this undoes most of it: lesion photos darkened to 30% read as lesions again."""
+    return np.clip(np.asarray(batch, np.float32) * (NORMAL_GREY_LEVEL / max(grey_level(batch), 1.0)), 0, 255)
+
+
+def needs_brightened_reading(reading, batch):
+    """Whether only the photo brightened can tell whether this reading is served as `not_a_lesion`."""
+    return (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
+            and grey_level(batch) < DIM_GREY_LEVEL)
+
+
+def still_not_a_lesion(reading, brightened_reading):
+    """Whether a dim photo, once brightened, is still not a lesion and no nearer one: then darkness does not
+    explain its score. Darkened lesion photos score lower once brightened; the night sky scores higher."""
+    return brightened_reading.level == "not_a_lesion" and brightened_reading.score >= reading.score
 
 
 def exposure_warned(warning_codes):
@@ -117,16 +143,22 @@ def exposure_warned(warning_codes):
     return bool(EXPOSURE_WARNINGS & set(warning_codes))
 
 
-def allowing_for_exposure(reading, warning_codes):
-    """The reading as served, given the photo's quality warning codes (see served_level)."""
-    if reading is None:
-        return None
-    return reading._replace(level=served_level(reading.level, reading.colourless, exposure_warned(warning_codes)))
+def allowing_for_exposure(reading, warning_codes, brightened_reading=None):
+    """The reading as served, given the photo's quality warning codes and, for a dim photo read as not a lesion,
+    its reading brightened: `not_a_lesion` lowered to `unusual` for a photo with some colour when the brightened
+    reading does not confirm it, or, without one, when a too-dark or too-bright warning explains the oddness."""
+    if reading is None or reading.level != "not_a_lesion" or reading.colourless:
+        return reading
+    if brightened_reading is not None:
+        confirmed = still_not_a_lesion(reading, brightened_reading)
+    else:
+        confirmed = not exposure_warned(warning_codes)
+    return reading if confirmed else reading._replace(level="unusual")
 
 
 def read_scope(statistics, photo, gate):
     """The ScopeReading of one photo from its backbone statistics (1-D) and photo_statistics."""
     distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
     score = float(gate_score(gate_features(distance, photo), gate))
-    colourless = bool(photo[1] < gate["colourless_saturation"])
+    colourless = bool(photo[6] < gate["colourless_saturation"])
     return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless)

@@ -14,8 +14,10 @@ rng = np.random.default_rng(3)
 def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
     photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
+    photos = np.c_[photos, photos[:, 1]]  # nothing clipped white: the shown pixels' saturation is the mean's
     names = np.array([f"p{i}" for i in range(n)])
-    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos, np.zeros(n, bool),
+    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos,
+                    np.full(n, "", dtype=object), np.full_like(statistics, np.nan), np.full_like(photos, np.nan),
                     np.zeros((n, 7)), np.zeros((n, 7)), np.array(["nv"] * n))
 
 
@@ -77,7 +79,7 @@ def test_a_colourless_photo_is_not_a_lesion_whatever_its_score(sets):
     lesions, others = sets
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
     grey = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
-    grey.photo[:, 1] = 0.0
+    grey.photo[:, [1, 6]] = 0.0
     assert scope_fit.levels(gate, grey)[0] == "not_a_lesion"
 
 
@@ -85,10 +87,22 @@ def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_col
     lesions, others = sets
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
     far = scope_fit.subset(others, np.isin(np.arange(30), [0, 1, 2]))
-    far.photo[:, 1] = [0.3, 0.3, 0.0]          # the third has no colour
+    far.photo[:, 1] = far.photo[:, 6] = [0.3, 0.3, 0.0]          # the third has no colour
     assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
-    far.exposure[:] = True
+    far.exposure[:] = "too_bright"
     assert list(scope_fit.levels(gate, far)) == ["unusual", "unusual", "not_a_lesion"]
+
+
+def test_a_dim_photo_keeps_not_a_lesion_only_when_brightened_it_is_no_nearer_a_lesion(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    dim = scope_fit.subset(others, np.isin(np.arange(30), [0, 1, 2]))
+    dim.photo[:, [1, 6]] = 0.3                     # some colour
+    assert list(scope_fit.levels(gate, dim)) == ["not_a_lesion"] * 3
+    dim.brightened_statistics[:] = [dim.statistics[0] * 1.5, lesions["derm_eval"].statistics[0], dim.statistics[2]]
+    dim.brightened_photo[:] = [dim.photo[0], lesions["derm_eval"].photo[0], dim.photo[2]]
+    dim.brightened_photo[2, 6] = 0.0               # no colour once brightened: not a lesion, yet no farther
+    assert list(scope_fit.levels(gate, dim)) == ["not_a_lesion", "unusual", "not_a_lesion"]
 
 
 def test_leave_one_source_out_measures_every_source_with_a_gate_that_never_saw_it(sets, monkeypatch):
@@ -104,8 +118,9 @@ def test_leave_one_source_out_measures_every_source_with_a_gate_that_never_saw_i
 
 def test_leave_one_picture_out_leaves_a_pictures_photos_out_together(sets):
     lesions, others = sets
-    counts, verdicts = scope_fit.leave_one_picture_out(lesions, others, SIZES, LAYERS)
+    counts, verdicts, gate_alone = scope_fit.leave_one_picture_out(lesions, others, SIZES, LAYERS)
     assert sum(counts.values()) == 30 and set(verdicts) == set(others.names)
+    assert gate_alone["not_a_lesion"] >= counts["not_a_lesion"]  # allowing for exposure only ever lowers
 
 
 def test_gate_score_is_the_regression_on_standardised_features(sets):

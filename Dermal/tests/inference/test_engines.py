@@ -71,3 +71,26 @@ def test_corrupt_backbone_is_a_bundle_error_not_a_crash(fresh_engine, tmp_path):
     fresh_engine.setenv("DERMAL_BUNDLE_DIR", str(tmp_path / "b"))
     with pytest.raises(BundleError, match="quantize_model.py"):
         engines.get_engine()
+
+
+
+def readings_of(engine, jpeg):
+    """(scope_reading alone, the reading analyse gives) of a photo: a dim photo's second reading relies on both
+    being the same gate reading."""
+    from Dermal.inference import imaging
+    from Dermal.inference.bundle import encode_metadata
+
+    batch = imaging.model_input(imaging.open_photo(jpeg, 254).pixels, 254, 254)
+    return engine.scope_reading(batch), engine.analyse(batch, encode_metadata(engine.manifest), False).scope
+
+
+def test_scope_reading_alone_is_the_analysis_reading(lesion_jpeg):
+    alone, analysed = readings_of(engines.get_engine(), lesion_jpeg)
+    assert alone is not None and alone == analysed
+
+
+def test_keras_scope_reading_alone_is_its_analysis_reading(lesion_jpeg, fresh_engine):
+    pytest.importorskip("tensorflow", reason="the Keras engine needs requirements-offline.txt")
+    fresh_engine.setenv("DERMAL_ENGINE", "keras")
+    alone, analysed = readings_of(engines.get_engine(), lesion_jpeg)
+    assert alone is not None and alone == analysed

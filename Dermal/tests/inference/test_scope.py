@@ -9,10 +9,11 @@ import pytest
 
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
-from Dermal.inference.scope import (LEVELS, ScopeReading, allowing_for_exposure, photo_statistics,
-                                    leave_one_out_scores, level_of, reference_from, scope_score)
-from Dermal.tests.web.conftest import first_of, spoiled
-from trust.photos import generated_photos
+from Dermal.inference.quality import GREY
+from Dermal.inference.scope import (DIM_GREY_LEVEL, EXPOSURE_WARNINGS, LEVELS, NORMAL_GREY_LEVEL, ScopeReading,
+                                    allowing_for_exposure, brightened, leave_one_out_scores, level_of,
+                                    needs_brightened_reading, photo_statistics, reference_from, scope_score)
+from trust.photos import RELIGHTINGS, generated_photos, relit, skimage_photos
 
 rng = np.random.default_rng(5)
 THRESHOLDS = {"unusual": -1.0, "not_a_lesion": 2.0}
@@ -42,18 +43,27 @@ def test_levels_follow_the_two_thresholds_and_no_colour_means_not_a_lesion():
 def test_photo_statistics_tell_grey_from_skin():
     grey = np.full((1, 16, 16, 3), 128.0)
     skin = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3))
-    skin_share, saturation, red_minus_blue, colourful, other_hue, edges = photo_statistics(grey)
-    assert (skin_share, saturation, red_minus_blue, other_hue, edges) == (0, 0, 0, 0, 0)
+    skin_share, saturation, red_minus_blue, colourful, other_hue, edges, shown = photo_statistics(grey)
+    assert (skin_share, saturation, red_minus_blue, other_hue, edges, shown) == (0, 0, 0, 0, 0, 0)
     assert colourful == pytest.approx(0)
-    skin_share, saturation, red_minus_blue, _, other_hue, edges = photo_statistics(skin)
+    skin_share, saturation, red_minus_blue, _, other_hue, edges, shown = photo_statistics(skin)
     assert skin_share == 1 and saturation == pytest.approx(1 - 150 / 224) and red_minus_blue > 0.25
-    assert (other_hue, edges) == (0, 0)
+    assert (other_hue, edges) == (0, 0) and shown == pytest.approx(saturation)
+
+
+def test_colour_is_judged_on_the_pixels_not_clipped_white():
+    """A washed-out lesion photo: nine tenths clipped white, the rest skin. Its mean saturation says no colour."""
+    washed = np.full((1, 20, 20, 3), 255.0)
+    washed[0, :2] = (224, 172, 150)
+    _, saturation, *_, shown = photo_statistics(washed)
+    assert saturation < 0.04 and shown == pytest.approx(1 - 150 / 224)
+    assert photo_statistics(np.full((1, 8, 8, 3), 255.0))[6] == 0
 
 
 def test_photo_statistics_count_green_blue_and_purple_pixels_and_sharp_edges():
     half_green = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3)).copy()
     half_green[0, :, :8] = (40, 160, 60)
-    *_, other_hue, edges = photo_statistics(half_green)
+    *_, other_hue, edges, _ = photo_statistics(half_green)
     assert other_hue == 0.5
     assert edges == pytest.approx(1 / 15)  # one column of 15 sampled steps crosses the border
 
@@ -62,7 +72,7 @@ def test_a_text_page_has_more_sharp_edges_than_any_committed_lesion_photo(fixtur
     from Dermal.inference.imaging import model_input, open_photo
 
     def edges(jpeg):
-        return photo_statistics(model_input(open_photo(jpeg, 254).pixels, 254, 254))[5]
+        return photo_statistics(model_input(open_photo(jpeg, 254).pixels, 254, 254))[5]  # sharp-edge share
 
     page = next(p for p in generated_photos() if p.name == "text page")
     assert edges(page.jpeg) > max(edges(item.read()) for item in fixture_items)
@@ -109,13 +119,6 @@ def test_at_most_2_percent_of_lesion_photos_unlike_dermoscopy_are_called_not_a_l
     assert levels.count("not_a_lesion") <= 0.02 * len(levels)
 
 
-def test_a_darkened_lesion_photo_is_at_most_unusual_with_its_warning(fixture_items):
-    for item in fixture_items:
-        result = predict_skin_simple(spoiled(item, "too_dark"), gradcam=False, flip_average=False)
-        assert "too_dark" in [warning.code for warning in result.warnings], item.path.name
-        assert result.scope in ("lesion", "unusual") and result.out_of_scope is False, item.path.name
-
-
 def test_exposure_lowers_only_not_a_lesion_and_only_while_the_photo_has_colour():
     reading = ScopeReading("not_a_lesion", 5.0, 3.0, False)
     assert allowing_for_exposure(reading, ["too_dark"]).level == "unusual"
@@ -123,3 +126,44 @@ def test_exposure_lowers_only_not_a_lesion_and_only_while_the_photo_has_colour()
     assert allowing_for_exposure(reading._replace(colourless=True), ["too_bright"]).level == "not_a_lesion"
     assert allowing_for_exposure(reading._replace(level="lesion"), ["too_bright"]).level == "lesion"
     assert allowing_for_exposure(None, ["too_dark"]) is None
+
+
+def test_a_dim_photo_is_read_again_brightened_only_when_that_decides_its_level():
+    reading = ScopeReading("not_a_lesion", 5.0, 3.0, False)
+    dim, normal = np.full((1, 4, 4, 3), DIM_GREY_LEVEL - 1), np.full((1, 4, 4, 3), DIM_GREY_LEVEL)
+    assert needs_brightened_reading(reading, dim) and not needs_brightened_reading(reading, normal)
+    assert not needs_brightened_reading(reading._replace(level="unusual"), dim)
+    assert not needs_brightened_reading(reading._replace(colourless=True), dim)
+    assert not needs_brightened_reading(None, dim)
+
+
+def test_brightening_undoes_a_darkening_by_scaling():
+    photo = rng.uniform(40, 200, (1, 8, 8, 3)).astype(np.float32)
+    photo *= NORMAL_GREY_LEVEL / float((photo[0] @ GREY).mean())
+    assert np.allclose(brightened(photo * 0.3), photo, atol=1e-3)
+    assert float((brightened(photo * 0.1)[0] @ GREY).mean()) == pytest.approx(NORMAL_GREY_LEVEL, rel=1e-4)
+
+
+def test_a_dim_photo_stays_not_a_lesion_only_if_no_nearer_a_lesion_once_brightened():
+    dark = ScopeReading("not_a_lesion", 5.0, 3.0, False)
+    for codes in (["too_dark"], []):  # too dark, or dim without a warning
+        assert allowing_for_exposure(dark, codes, dark._replace(score=6.0)).level == "not_a_lesion"
+        assert allowing_for_exposure(dark, codes, dark._replace(score=4.0)).level == "unusual"
+        assert allowing_for_exposure(dark, codes, dark._replace(level="unusual", score=6.0)).level == "unusual"
+
+
+def test_the_night_sky_is_not_a_lesion_under_its_too_dark_warning():
+    """Hubble's deep field is too dark; brightened it is still no lesion, and no nearer one."""
+    sky = next(p for p in skimage_photos() if p.name == "hubble_deep_field")
+    result = predict_skin_simple(sky.jpeg, gradcam=False, flip_average=False)
+    assert "too_dark" in [warning.code for warning in result.warnings]
+    assert result.scope == "not_a_lesion" and result.out_of_scope
+
+
+@pytest.mark.parametrize("relighting", RELIGHTINGS)
+def test_a_badly_exposed_committed_lesion_photo_is_never_called_not_a_lesion(fixture_items, relighting):
+    """Darkened to 30% and 15%, or washed out by a flash (2x: up to 96% of the pixels clipped white)."""
+    for item in fixture_items:
+        result = predict_skin_simple(relit(item, RELIGHTINGS[relighting]), gradcam=False, flip_average=False)
+        assert EXPOSURE_WARNINGS & {warning.code for warning in result.warnings}, item.path.name
+        assert result.scope in ("lesion", "unusual") and result.out_of_scope is False, item.path.name

@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image, ImageEnhance, ImageFilter
 
 from Dermal.inference.switches import flip_average_enabled
+from trust.photos import at_phone_width
 
 
 @dataclass
@@ -90,11 +91,9 @@ SPOILERS = {
 
 
 def spoiled(item, code):
-    """`item`'s photo, brought to 600 px wide (the scale the spoilers are set for), spoiled so that it deserves
+    """`item`'s photo, brought to phone width (the scale the spoilers are set for), spoiled so that it deserves
     the quality warning `code`, as JPEG bytes."""
-    with Image.open(item.path) as image:
-        photo = image.convert("RGB").resize((600, round(600 * image.height / image.width)), Image.LANCZOS)
-    return encoded(SPOILERS[code](photo), "JPEG", quality=92)
+    return encoded(SPOILERS[code](at_phone_width(item.path)), "JPEG", quality=92)
 
 
 def document_photo():
