@@ -10,6 +10,7 @@ from django.utils.html import escape
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.quality import MESSAGES
 from Dermal.models import Analysis
+from trust.photos import relit
 
 from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_scope, spoiled, submit_to_api,
                        submit_to_page)
@@ -235,3 +236,14 @@ def test_real_lesion_photos_are_never_called_not_a_lesion(client, fixture_items)
     for item in fixture_items:
         body = submit_to_api(client, item.read(), gradcam="false").response.json()
         assert body["scope"] in ("lesion", "unusual"), item.path.name
+
+
+def test_a_washed_out_lesion_photo_is_unusual_under_its_warning_not_said_to_be_no_lesion(client, fixture_items):
+    """A flash photo: 96% of its pixels clipped white, colour left only in the rest (once served "not a lesion")."""
+    washed = relit(next(item for item in fixture_items if item.path.stem == "ISIC_0036328"), 2.0)
+    body = submit_to_api(client, washed, gradcam="false").response.json()
+    assert (body["scope"], body["out_of_scope"]) == ("unusual", False)
+    assert "too_bright" in [warning["code"] for warning in body["warnings"]]
+    html = html_of(submit_to_page(client, washed, gradcam=False))
+    assert 'id="out-of-scope"' not in html and 'data-code="too_bright"' in html
+    assert element_text(html, "unusual").startswith("This photo is unlike the photos DermAI learnt from")
