@@ -11,10 +11,10 @@ import time
 from Dermal.inference.bundle import bundle_dir
 from Dermal.inference.engines import build_engine
 
-from .exposure_fit import read_relit, relit_figures
 from .fit import fit_all, read_sets, write_fit
 from .photos import LESION_SOURCES, available_sources, lesion_items
 from .report import section, write_section
+from .spoil_fit import read_spoiled, spoil_figures
 
 COMMAND = "python -m trust --write-bundle --report docs/EVALUATION.md"
 
@@ -35,8 +35,8 @@ def main(argv=None):
     engine = build_engine(with_gate=False)
     sources = {name: lesion_items(name) for name in available_sources()}
     fit = fit_all(*read_sets(engine, sources), engine)
-    relit = relit_figures(fit.gate, read_relit([item for items in sources.values() for item in items], engine))
-    text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone", relit)
+    spoiled = spoil_figures(fit.gate, read_spoiled([item for items in sources.values() for item in items], engine))
+    text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone", spoiled)
     print(text)
     if args.write_bundle:
         write_fit(bundle_dir(), engine, fit)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 from Dermal.inference.datasets import ACRAL_DIR, EVAL_DIR, HELDOUT_DIR, PHONE_DIR, load_labelled
 
@@ -32,9 +32,15 @@ class Photo:
     jpeg: bytes
 
 
-# Lesion photos badly exposed, as a phone in dim light or with a flash takes them: brightness factors applied at
-# PHONE_WIDTH, where the quality warnings are set (quality.py). Darkened to 30% is the tests' too-dark photo.
-RELIGHTINGS = {"darkened to 30%": 0.3, "darkened to 15%": 0.15, "brightened 2x": 2.0}
+# Lesion photos badly taken, as a phone in dim light, with a flash or out of focus takes them: name -> (the
+# quality warning the photo deserves, what is done to it at PHONE_WIDTH, the scale quality.py is set for).
+SPOILS = {
+    "darkened to 30%": ("too_dark", lambda image: ImageEnhance.Brightness(image).enhance(0.3)),
+    "darkened to 15%": ("too_dark", lambda image: ImageEnhance.Brightness(image).enhance(0.15)),
+    "brightened 2x": ("too_bright", lambda image: ImageEnhance.Brightness(image).enhance(2.0)),
+    "blurred, 3 px": ("blurry", lambda image: image.filter(ImageFilter.GaussianBlur(3))),
+    "blurred, 6 px": ("blurry", lambda image: image.filter(ImageFilter.GaussianBlur(6))),
+}
 PHONE_WIDTH = 600
 
 
@@ -54,9 +60,9 @@ def at_phone_width(path):
                                            Image.LANCZOS)
 
 
-def relit(item, factor):
-    """`item`'s photo at phone width with its brightness multiplied by `factor`, as JPEG bytes."""
-    return _jpeg(np.asarray(ImageEnhance.Brightness(at_phone_width(item.path)).enhance(factor)))
+def spoiled_photo(item, spoil):
+    """`item`'s photo at phone width spoiled as SPOILS[spoil] says, as JPEG bytes."""
+    return _jpeg(np.asarray(SPOILS[spoil][1](at_phone_width(item.path))))
 
 
 def _jpeg(array):

@@ -12,7 +12,7 @@ from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
 from Dermal.inference.quality import photo_warnings
-from Dermal.inference.scope import DIM_GREY_LEVEL, EXPOSURE_WARNINGS, brightened, grey_level, photo_statistics
+from Dermal.inference.scope import DIM_GREY_LEVEL, brightened, grey_level, photo_statistics
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Readings:
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
     photo: np.ndarray        # (n, 7) scope.photo_statistics
-    exposure: np.ndarray     # (n,) "too_dark", "too_bright" or "" (scope.allowing_for_exposure)
+    warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_exposure)
     brightened_statistics: np.ndarray  # (n, d) of a dim photo brightened (scope.brightened); NaN for others
     brightened_photo: np.ndarray       # (n, 7) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass
@@ -41,15 +41,14 @@ def _model_input(engine, jpeg):
 
 
 def _scope_readings(engine, batch, size, statistics):
-    """(statistics, photo statistics, exposure warning code or "", brightened statistics, brightened photo
-    statistics): what the scope level as served needs; the brightened ones NaN unless the photo is dim."""
+    """(statistics, photo statistics, quality warning codes space-separated, brightened statistics, brightened
+    photo statistics): what the scope level as served needs; the brightened ones NaN unless the photo is dim."""
     photo = photo_statistics(batch)
-    # at most one code: too dark and too bright exclude each other
-    exposure = next(iter(EXPOSURE_WARNINGS & {warning.code for warning in photo_warnings(batch, size)}), "")
+    warnings = " ".join(warning.code for warning in photo_warnings(batch, size))
     if grey_level(batch) >= DIM_GREY_LEVEL:
-        return statistics, photo, exposure, np.full_like(statistics, np.nan), np.full_like(photo, np.nan)
+        return statistics, photo, warnings, np.full_like(statistics, np.nan), np.full_like(photo, np.nan)
     lighter = brightened(batch)
-    return statistics, photo, exposure, engine.run_backbone(lighter)[1], photo_statistics(lighter)
+    return statistics, photo, warnings, engine.run_backbone(lighter)[1], photo_statistics(lighter)
 
 
 def read_scope_inputs(engine, jpeg):

@@ -54,26 +54,28 @@ def auc_rows(score_auc):
     return rows
 
 
-def relit_rows(relit):
-    rows = ["| lesion photos, every source | n | exposure warning | `not_a_lesion`, gate alone | `not_a_lesion` as "
-            "served |", "|---|---|---|---|---|"]
-    for name, counts in relit.items():
+def spoil_rows(spoiled):
+    rows = ["| lesion photos, every source | n | with the warning it deserves | `not_a_lesion`, gate alone | "
+            "`not_a_lesion` as served |", "|---|---|---|---|---|"]
+    for name, counts in spoiled.items():
         total = counts["photos"]
         rows.append(f"| {name} | {total} | {share(counts['warned'], total)} | {share(counts['gate_alone'], total)} | "
                     f"{share(counts['served'], total)} |")
     return rows
 
 
-def relit_lines(relit):
-    if not relit:
+def spoil_lines(spoiled):
+    if not spoiled:
         return []
-    return ["### Badly exposed lesion photos", "",
-            "Every lesion photo above, at phone width (600 px), darkened or brightened and read as the app reads it, "
-            "judged by the bundle's gate (their originals helped fit it; no relit photo did): by the gate alone, "
-            "and as served, exposure allowed for. Wilson 95% intervals.", "", *relit_rows(relit), ""]
+    return ["### Badly taken lesion photos", "",
+            "Every lesion photo above, at phone width (600 px), darkened, washed out or blurred (a Gaussian of 3 or "
+            "6 px) and read as the app reads it, judged by the bundle's gate (their originals helped fit it; no "
+            "spoiled photo did): by the gate alone, and as served, exposure allowed for. Blur is not allowed for: "
+            "a blurred photo with colour that the gate calls not a lesion is served so, under its blur warning. "
+            "Wilson 95% intervals.", "", *spoil_rows(spoiled), ""]
 
 
-def section(fit, command, measured_on, relit=None):
+def section(fit, command, measured_on, spoiled=None):
     gate, missed = fit.gate, sorted(n for n, level in fit.non_lesion_verdicts.items() if level != "not_a_lesion")
     thresholds = gate["thresholds"]
     lines = [
@@ -105,7 +107,7 @@ def section(fit, command, measured_on, relit=None):
         f"above {thresholds['not_a_lesion']:.3f} (log-odds that the photo is not a skin-lesion close-up), or a mean "
         f"saturation under {gate['colourless_saturation']} on the pixels not clipped white. No level hides the "
         "probabilities or the referral.", "",
-        *relit_lines(relit),
+        *spoil_lines(spoiled),
     ]
     for mode, entry in fit.triage.items():
         lines += [f"### Referral, {mode.replace('_', ' ')}", "",

@@ -80,7 +80,7 @@ def scores(gate, readings):
 
 def levels(gate, readings):
     """The scope level each photo of `readings` is served under `gate` (exposure warnings allowed for)."""
-    rows = zip(readings.statistics, readings.photo, readings.exposure, readings.brightened_statistics,
+    rows = zip(readings.statistics, readings.photo, readings.warnings, readings.brightened_statistics,
                readings.brightened_photo)
     return np.array([served_level(gate, *row) for row in rows])
 
@@ -91,11 +91,11 @@ def gate_levels(gate, readings):
                      for statistics, photo in zip(readings.statistics, readings.photo)])
 
 
-def served_level(gate, statistics, photo, exposure, brightened_statistics, brightened_photo):
+def served_level(gate, statistics, photo, warnings, brightened_statistics, brightened_photo):
     """The level the app serves a photo with these readings (trust/readings.py) under `gate`."""
     dim = np.isfinite(brightened_statistics).all()
     brightened = read_scope(brightened_statistics, brightened_photo, gate) if dim else None
-    return allowing_for_exposure(read_scope(statistics, photo, gate), [exposure], brightened).level
+    return allowing_for_exposure(read_scope(statistics, photo, gate), warnings.split(), brightened).level
 
 
 def _without(lesions, held):

@@ -26,7 +26,7 @@ from .quality import CLIPPED_LEVEL, GREY
 
 LEVELS = ("lesion", "unusual", "not_a_lesion")
 # A photo too dark or too bright has lost some of the colour and texture the gate reads: lesion photos darkened
-# or brightened score as not lesions (trust/exposure_fit.py measures it). So a dim photo, darker than any lesion
+# or brightened score as not lesions (trust/spoil_fit.py measures it). So a dim photo, darker than any lesion
 # photo seen (the darkest of 248: mean grey 70), is read again brightened and stays `not_a_lesion` only if it is
 # still not one, and no nearer one (still_not_a_lesion); a too-bright photo that keeps some colour is at most
 # `unusual`, its quality warning saying why. Colour is judged on the pixels not clipped white, so that a

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trust.photos import (PHONE_WIDTH, chart_photos, generated_photos, library_photos, non_lesion_photos, relit,
-                          skimage_photos)
+from trust.photos import (PHONE_WIDTH, at_phone_width, chart_photos, generated_photos, library_photos,
+                          non_lesion_photos, skimage_photos, spoiled_photo)
 
 
 def test_every_non_lesion_photo_is_a_decodable_jpeg_with_a_group():
@@ -28,14 +28,15 @@ def test_generated_photos_are_the_same_on_every_run():
     assert [p.jpeg for p in chart_photos()] == [p.jpeg for p in chart_photos()]
 
 
-def test_relit_photos_are_at_phone_width_with_their_brightness_scaled(fixture_items):
+def test_spoiled_photos_are_at_phone_width_darkened_brightened_or_blurred(fixture_items):
     item = fixture_items[0]
+    original = np.asarray(at_phone_width(item.path).convert("L"), np.float64)
 
-    def grey(jpeg):
-        with Image.open(io.BytesIO(jpeg)) as image:
-            return image.width, float(np.asarray(image.convert("L"), np.float64).mean())
+    def grey(spoil):
+        with Image.open(io.BytesIO(spoiled_photo(item, spoil))) as image:
+            assert image.width == PHONE_WIDTH, spoil
+            return np.asarray(image.convert("L"), np.float64)
 
-    width, level = grey(relit(item, 1.0))
-    assert width == PHONE_WIDTH
-    assert grey(relit(item, 0.3))[1] == pytest.approx(0.3 * level, rel=0.05)
-    assert grey(relit(item, 2.0))[1] > level
+    assert grey("darkened to 30%").mean() == pytest.approx(0.3 * original.mean(), rel=0.05)
+    assert grey("brightened 2x").mean() > original.mean()
+    assert np.abs(np.diff(grey("blurred, 3 px"))).mean() < 0.5 * np.abs(np.diff(original)).mean()

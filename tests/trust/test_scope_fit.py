@@ -89,7 +89,7 @@ def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_col
     far = scope_fit.subset(others, np.isin(np.arange(30), [0, 1, 2]))
     far.photo[:, 1] = far.photo[:, 6] = [0.3, 0.3, 0.0]          # the third has no colour
     assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
-    far.exposure[:] = "too_bright"
+    far.warnings[:] = "blurry too_bright"
     assert list(scope_fit.levels(gate, far)) == ["unusual", "unusual", "not_a_lesion"]
 
 

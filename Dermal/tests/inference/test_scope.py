@@ -13,7 +13,7 @@ from Dermal.inference.quality import GREY
 from Dermal.inference.scope import (DIM_GREY_LEVEL, EXPOSURE_WARNINGS, LEVELS, NORMAL_GREY_LEVEL, ScopeReading,
                                     allowing_for_exposure, brightened, leave_one_out_scores, level_of,
                                     needs_brightened_reading, photo_statistics, reference_from, scope_score)
-from trust.photos import RELIGHTINGS, generated_photos, relit, skimage_photos
+from trust.photos import SPOILS, generated_photos, skimage_photos, spoiled_photo
 
 rng = np.random.default_rng(5)
 THRESHOLDS = {"unusual": -1.0, "not_a_lesion": 2.0}
@@ -160,10 +160,10 @@ def test_the_night_sky_is_not_a_lesion_under_its_too_dark_warning():
     assert result.scope == "not_a_lesion" and result.out_of_scope
 
 
-@pytest.mark.parametrize("relighting", RELIGHTINGS)
-def test_a_badly_exposed_committed_lesion_photo_is_never_called_not_a_lesion(fixture_items, relighting):
+@pytest.mark.parametrize("spoil", [spoil for spoil, (code, _) in SPOILS.items() if code in EXPOSURE_WARNINGS])
+def test_a_badly_exposed_committed_lesion_photo_is_never_called_not_a_lesion(fixture_items, spoil):
     """Darkened to 30% and 15%, or washed out by a flash (2x: up to 96% of the pixels clipped white)."""
     for item in fixture_items:
-        result = predict_skin_simple(relit(item, RELIGHTINGS[relighting]), gradcam=False, flip_average=False)
+        result = predict_skin_simple(spoiled_photo(item, spoil), gradcam=False, flip_average=False)
         assert EXPOSURE_WARNINGS & {warning.code for warning in result.warnings}, item.path.name
         assert result.scope in ("lesion", "unusual") and result.out_of_scope is False, item.path.name

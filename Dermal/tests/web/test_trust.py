@@ -10,7 +10,7 @@ from django.utils.html import escape
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.quality import MESSAGES
 from Dermal.models import Analysis
-from trust.photos import relit
+from trust.photos import spoiled_photo
 
 from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_scope, spoiled, submit_to_api,
                        submit_to_page)
@@ -240,7 +240,7 @@ def test_real_lesion_photos_are_never_called_not_a_lesion(client, fixture_items)
 
 def test_a_washed_out_lesion_photo_is_unusual_under_its_warning_not_said_to_be_no_lesion(client, fixture_items):
     """A flash photo: 96% of its pixels clipped white, colour left only in the rest (once served "not a lesion")."""
-    washed = relit(next(item for item in fixture_items if item.path.stem == "ISIC_0036328"), 2.0)
+    washed = spoiled_photo(next(item for item in fixture_items if item.path.stem == "ISIC_0036328"), "brightened 2x")
     body = submit_to_api(client, washed, gradcam="false").response.json()
     assert (body["scope"], body["out_of_scope"]) == ("unusual", False)
     assert "too_bright" in [warning["code"] for warning in body["warnings"]]

@@ -1,0 +1,31 @@
+"""Badly taken lesion photos, through the real engine and the committed bundle's gate."""
+import pytest
+
+from Dermal.inference.bundle import bundle_dir, check_bundle, load_scope_reference
+from Dermal.inference.engines import get_engine
+from trust.photos import SPOILS
+from trust.spoil_fit import read_spoiled, spoil_figures
+
+
+@pytest.fixture(scope="module")
+def figures(fixture_items):
+    manifest, precision, _ = check_bundle(bundle_dir())
+    gate = load_scope_reference(bundle_dir(), manifest, precision)
+    return spoil_figures(gate, read_spoiled(fixture_items[:4], get_engine()))
+
+
+def test_every_spoil_is_counted_on_every_photo_and_earns_its_warning(figures):
+    assert list(figures) == list(SPOILS)
+    for spoil, counts in figures.items():
+        assert counts["photos"] == 4 and counts["warned"] == 4, spoil
+
+
+def test_badly_exposed_photos_are_never_served_as_not_a_lesion(figures):
+    for spoil in ("darkened to 30%", "darkened to 15%", "brightened 2x"):
+        assert figures[spoil]["served"] == 0, spoil
+
+
+def test_the_allowances_only_ever_lower_what_the_gate_alone_says(figures):
+    for spoil, counts in figures.items():
+        assert counts["served"] <= counts["gate_alone"], spoil
+    assert figures["darkened to 15%"]["gate_alone"] == 4  # what the allowances spare

@@ -1,0 +1,30 @@
+"""Lesion photos badly taken: how often the gate alone, and the level as served, call them not a lesion.
+
+Every lesion photo present is spoiled at phone width as photos.SPOILS says (darkened, washed out, blurred), read
+as the app reads it and judged by the fitted gate. Their originals helped fit the gate; no spoiled photo did.
+This measures the allowances of scope.allowing_for_exposure (a dim photo read again brightened, a too-bright one
+with colour at most `unusual`) and shows what is not allowed for: blur.
+"""
+from tqdm import tqdm
+
+from Dermal.inference.scope import read_scope
+
+from .photos import SPOILS, spoiled_photo
+from .readings import read_scope_inputs
+from .scope_fit import served_level
+
+
+def read_spoiled(items, engine):
+    """{spoil: [read_scope_inputs of each item so spoiled]} for labelled lesion photos (datasets.LabelledImage)."""
+    return {spoil: [read_scope_inputs(engine, spoiled_photo(item, spoil))
+                    for item in tqdm(items, desc=spoil, unit="photo", disable=None)]
+            for spoil in SPOILS}
+
+
+def spoil_figures(gate, readings):
+    """{spoil: photos, with the warning the spoil deserves, not_a_lesion by the gate alone, not_a_lesion as served}."""
+    return {spoil: {"photos": len(rows),
+                    "warned": sum(SPOILS[spoil][0] in row[2].split() for row in rows),
+                    "gate_alone": sum(read_scope(row[0], row[1], gate).level == "not_a_lesion" for row in rows),
+                    "served": sum(served_level(gate, *row) == "not_a_lesion" for row in rows)}
+            for spoil, rows in readings.items()}
