@@ -16,7 +16,7 @@ class Fit:
     lesion_levels: dict          # source -> level counts, each source judged by a gate fitted without it
     non_lesion_levels: dict      # level counts of the non-lesion photos, each left out of its gate
     non_lesion_verdicts: dict    # photo name -> level
-    non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, exposure not allowed for
+    non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, quality not allowed for
     score_auc: dict = field(default_factory=dict)  # mode -> source -> triage score -> AUC and interval
     sources: dict = field(default_factory=dict)    # source -> number of photos
 

@@ -22,7 +22,7 @@ class Readings:
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
     photo: np.ndarray        # (n, 7) scope.photo_statistics
-    warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_exposure)
+    warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_quality)
     brightened_statistics: np.ndarray  # (n, d) of a dim photo brightened (scope.brightened); NaN for others
     brightened_photo: np.ndarray       # (n, 7) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass

@@ -70,9 +70,8 @@ def spoil_lines(spoiled):
     return ["### Badly taken lesion photos", "",
             "Every lesion photo above, at phone width (600 px), darkened, washed out or blurred (a Gaussian of 3 or "
             "6 px) and read as the app reads it, judged by the bundle's gate (their originals helped fit it; no "
-            "spoiled photo did): by the gate alone, and as served, exposure allowed for. Blur is not allowed for: "
-            "a blurred photo with colour that the gate calls not a lesion is served so, under its blur warning. "
-            "Wilson 95% intervals.", "", *spoil_rows(spoiled), ""]
+            "spoiled photo did): by the gate alone, and as served, photo quality allowed for. Wilson 95% "
+            "intervals.", "", *spoil_rows(spoiled), ""]
 
 
 def section(fit, command, measured_on, spoiled=None):
@@ -93,14 +92,14 @@ def section(fit, command, measured_on, spoiled=None):
         "",
         "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
         "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
-        "Levels as served, exposure allowed for (badly exposed lesion photos otherwise score as not lesions: see "
-        "below): a photo with some colour darker than any lesion photo seen (mean grey under 80) is `not_a_lesion` "
-        "only if, brightened to a normal exposure and read again, it still is and scores no nearer a lesion; a "
-        "too-bright one with some colour is at most `unusual`, its quality warning saying why (white charts are "
-        "counted `unusual` by this rule). Wilson 95% intervals.", "",
+        "Levels as served, photo quality allowed for (badly taken lesion photos otherwise score as not lesions: "
+        "see below): a photo with some colour darker than any lesion photo seen (mean grey under 80) is "
+        "`not_a_lesion` only if, brightened to a normal exposure and read again, it still is and scores no nearer "
+        "a lesion; a too-bright or blurry one with some colour is at most `unusual`, its quality warning saying "
+        "why (white charts and flat colours are counted `unusual` by this rule). Wilson 95% intervals.", "",
         *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
         f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}. The gate alone, before "
-        "exposure is allowed for, calls "
+        "photo quality is allowed for, calls "
         f"{share(fit.non_lesion_gate_alone['not_a_lesion'], sum(fit.non_lesion_gate_alone.values()))} of them "
         "not a lesion.", "",
         f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "

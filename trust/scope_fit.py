@@ -11,14 +11,14 @@ Which photos choose what:
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
 non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
 a dim photo with some colour being `not_a_lesion` only if it is still not one, and no nearer one, once
-brightened, and a too-bright one with some colour at most `unusual` (scope.allowing_for_exposure).
+brightened, and a too-bright or blurry one with some colour at most `unusual` (scope.allowing_for_quality).
 """
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from Dermal.inference.scope import (LEVELS, allowing_for_exposure, gate_features, gate_score, leave_one_out_scores,
+from Dermal.inference.scope import (LEVELS, allowing_for_quality, gate_features, gate_score, leave_one_out_scores,
                                     read_scope, reference_from, scope_score)
 
 DERMOSCOPIC = ("derm_eval", "derm_heldout")
@@ -79,14 +79,14 @@ def scores(gate, readings):
 
 
 def levels(gate, readings):
-    """The scope level each photo of `readings` is served under `gate` (exposure warnings allowed for)."""
+    """The scope level each photo of `readings` is served under `gate` (quality warnings allowed for)."""
     rows = zip(readings.statistics, readings.photo, readings.warnings, readings.brightened_statistics,
                readings.brightened_photo)
     return np.array([served_level(gate, *row) for row in rows])
 
 
 def gate_levels(gate, readings):
-    """The gate's own level of each photo of `readings`, before exposure is allowed for."""
+    """The gate's own level of each photo of `readings`, before photo quality is allowed for."""
     return np.array([read_scope(statistics, photo, gate).level
                      for statistics, photo in zip(readings.statistics, readings.photo)])
 
@@ -95,7 +95,7 @@ def served_level(gate, statistics, photo, warnings, brightened_statistics, brigh
     """The level the app serves a photo with these readings (trust/readings.py) under `gate`."""
     dim = np.isfinite(brightened_statistics).all()
     brightened = read_scope(brightened_statistics, brightened_photo, gate) if dim else None
-    return allowing_for_exposure(read_scope(statistics, photo, gate), warnings.split(), brightened).level
+    return allowing_for_quality(read_scope(statistics, photo, gate), warnings.split(), brightened).level
 
 
 def _without(lesions, held):

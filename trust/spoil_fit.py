@@ -2,8 +2,8 @@
 
 Every lesion photo present is spoiled at phone width as photos.SPOILS says (darkened, washed out, blurred), read
 as the app reads it and judged by the fitted gate. Their originals helped fit the gate; no spoiled photo did.
-This measures the allowances of scope.allowing_for_exposure (a dim photo read again brightened, a too-bright one
-with colour at most `unusual`) and shows what is not allowed for: blur.
+This measures the allowances of scope.allowing_for_quality: a dim photo read again brightened, a too-bright or
+blurry one with colour at most `unusual`.
 """
 from tqdm import tqdm
 

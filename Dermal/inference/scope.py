@@ -14,9 +14,10 @@ tool), turns them into one score: the log-odds that the photo is not a skin-lesi
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
 the answer is shown with a warning; above `not_a_lesion`, or with no colour at all in the pixels not clipped
 white (every lesion photo seen has a mean saturation above 0.06 there), it does not look like a skin lesion.
-Exposure is allowed for (allowing_for_exposure): a dim photo is `not_a_lesion` only if it still is, and no
-nearer a lesion, once brightened (one more backbone run, made only then), and a too-bright one with colour is
-at most unusual. No verdict ever hides the probabilities or the referral: see AI_detection and the result page.
+Photo quality is allowed for (allowing_for_quality): a dim photo is `not_a_lesion` only if it still is, and no
+nearer a lesion, once brightened (one more backbone run, made only then), and a too-bright or blurry one with
+colour is at most unusual. No verdict ever hides the probabilities or the referral: see AI_detection and the
+result page.
 """
 from typing import NamedTuple
 
@@ -25,13 +26,13 @@ import numpy as np
 from .quality import CLIPPED_LEVEL, GREY
 
 LEVELS = ("lesion", "unusual", "not_a_lesion")
-# A photo too dark or too bright has lost some of the colour and texture the gate reads: lesion photos darkened
-# or brightened score as not lesions (trust/spoil_fit.py measures it). So a dim photo, darker than any lesion
-# photo seen (the darkest of 248: mean grey 70), is read again brightened and stays `not_a_lesion` only if it is
-# still not one, and no nearer one (still_not_a_lesion); a too-bright photo that keeps some colour is at most
+# A photo too dark, too bright or blurred has lost some of the colour and texture the gate reads: lesion photos
+# so spoiled score as not lesions (trust/spoil_fit.py measures it). So a dim photo, darker than any lesion photo
+# seen (the darkest of 248: mean grey 70), is read again brightened and stays `not_a_lesion` only if it is still
+# not one, and no nearer one (still_not_a_lesion); a too-bright or blurry photo that keeps some colour is at most
 # `unusual`, its quality warning saying why. Colour is judged on the pixels not clipped white, so that a
 # washed-out lesion photo is not taken for a colourless one.
-EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})
+LOSSY_WARNINGS = frozenset({"too_dark", "too_bright", "blurry"})
 DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
 GATE_FEATURES = 7   # gate_features: the distance and the first six photo statistics
@@ -138,22 +139,18 @@ def still_not_a_lesion(reading, brightened_reading):
     return brightened_reading.level == "not_a_lesion" and brightened_reading.score >= reading.score
 
 
-def exposure_warned(warning_codes):
-    """Whether the photo's quality warning codes say it is too dark or too bright."""
-    return bool(EXPOSURE_WARNINGS & set(warning_codes))
-
-
-def allowing_for_exposure(reading, warning_codes, brightened_reading=None):
-    """The reading as served, given the photo's quality warning codes and, for a dim photo read as not a lesion,
-    its reading brightened: `not_a_lesion` lowered to `unusual` for a photo with some colour when the brightened
-    reading does not confirm it, or, without one, when a too-dark or too-bright warning explains the oddness."""
+def allowing_for_quality(reading, warning_codes, brightened_reading=None):
+    """The reading as served: `not_a_lesion`, for a photo with some colour, lowered to `unusual` when a too-dark,
+    too-bright or blurry warning explains the oddness, or when a dim photo brightened does not confirm it
+    (still_not_a_lesion: its darkness is then judged by that reading, not by its warning)."""
     if reading is None or reading.level != "not_a_lesion" or reading.colourless:
         return reading
+    explaining = LOSSY_WARNINGS & set(warning_codes)
     if brightened_reading is not None:
-        confirmed = still_not_a_lesion(reading, brightened_reading)
-    else:
-        confirmed = not exposure_warned(warning_codes)
-    return reading if confirmed else reading._replace(level="unusual")
+        if not still_not_a_lesion(reading, brightened_reading):
+            return reading._replace(level="unusual")
+        explaining -= {"too_dark"}
+    return reading._replace(level="unusual") if explaining else reading
 
 
 def read_scope(statistics, photo, gate):
