@@ -49,7 +49,7 @@ def test_it_fits_writes_the_gate_and_reports(two_sources, tmp_path):
     text = report.read_text()
     assert text.startswith("# Evaluation\n\nheld-out section") and "## Scope and referral" in text
     assert "| derm_heldout | 16 |" in text and f"| non-lesion photos | {len(non_lesion_photos())} |" in text
-    assert "### Badly exposed lesion photos" in text and "| darkened to 30% | 32 |" in text
+    assert "### Badly taken lesion photos" in text and "| blurred, 6 px | 32 |" in text
 
 
 def test_without_labelled_photos_it_says_where_it_looked(tmp_path):
