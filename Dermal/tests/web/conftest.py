@@ -7,10 +7,10 @@ from html import unescape
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image
 
 from Dermal.inference.switches import flip_average_enabled
-from trust.photos import at_phone_width
+from trust.photos import SPOILS, at_phone_width
 
 
 @dataclass
@@ -81,11 +81,12 @@ def first_of(items, dx):
     return next(item for item in items if item.dx == dx)
 
 
-# Real photos made worse the way phone photos are: out of focus, in dim light, washed out.
+# Real photos made worse the way phone photos are (the trust tool's spoils): out of focus, in dim light, washed
+# out; and too small.
 SPOILERS = {
-    "blurry": lambda image: image.filter(ImageFilter.GaussianBlur(3)),
-    "too_dark": lambda image: ImageEnhance.Brightness(image).enhance(0.3),
-    "too_bright": lambda image: ImageEnhance.Brightness(image).enhance(2.0),
+    "blurry": SPOILS["blurred, 3 px"][1],
+    "too_dark": SPOILS["darkened to 30%"][1],
+    "too_bright": SPOILS["brightened 2x"][1],
     "too_small": lambda image: image.resize((image.width // 4, image.height // 4), Image.LANCZOS),
 }
 
