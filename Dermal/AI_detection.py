@@ -14,7 +14,7 @@ from .inference.calibration import override_entry
 from .inference.engines import get_engine
 from .inference.imaging import ImageError
 from .inference.quality import photo_warnings
-from .inference.scope import allowing_for_quality, brightened, needs_brightened_reading
+from .inference.scope import allowing_for_quality, needs_second_look, second_look
 from .inference.switches import flip_average_enabled, gradcam_enabled, model_loaded
 from .inference.triage import needs_referral
 
@@ -112,8 +112,8 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
 
 
 def _served_scope(engine, batch, reading, warning_codes):
-    """The scope reading as shown, reading a dim photo again brightened when that decides its level."""
-    again = engine.scope_reading(brightened(batch)) if needs_brightened_reading(reading, batch) else None
+    """The scope reading as shown, the photo read a second time when that decides its level."""
+    again = engine.scope_reading(second_look(batch)) if needs_second_look(reading) else None
     return allowing_for_quality(reading, warning_codes, again)
 
 

@@ -32,14 +32,23 @@ class Photo:
     jpeg: bytes
 
 
-# Lesion photos badly taken, as a phone in dim light, with a flash or out of focus takes them: name -> (the
-# quality warning the photo deserves, what is done to it at PHONE_WIDTH, the scale quality.py is set for).
+def _colour_cast(gains):
+    """A white balance gone wrong: each channel scaled by its gain, as a camera under a cold or warm light does."""
+    return lambda image: Image.merge("RGB", [band.point(lambda value, gain=gain: value * gain)
+                                             for band, gain in zip(image.split(), gains)])
+
+
+# Lesion photos badly taken, as a phone in dim light, with a flash, out of focus or under a tinted light takes
+# them: name -> (the quality warning the photo deserves, None for a cast no warning names; what is done to it at
+# PHONE_WIDTH, the scale quality.py is set for).
 SPOILS = {
     "darkened to 30%": ("too_dark", lambda image: ImageEnhance.Brightness(image).enhance(0.3)),
     "darkened to 15%": ("too_dark", lambda image: ImageEnhance.Brightness(image).enhance(0.15)),
     "brightened 2x": ("too_bright", lambda image: ImageEnhance.Brightness(image).enhance(2.0)),
     "blurred, 3 px": ("blurry", lambda image: image.filter(ImageFilter.GaussianBlur(3))),
     "blurred, 6 px": ("blurry", lambda image: image.filter(ImageFilter.GaussianBlur(6))),
+    "blue cast": (None, _colour_cast((0.8, 1.0, 1.2))),
+    "warm cast": (None, _colour_cast((1.1, 1.0, 0.85))),
 }
 PHONE_WIDTH = 600
 

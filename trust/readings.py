@@ -12,7 +12,7 @@ from Dermal.inference import imaging
 from Dermal.inference.bundle import encode_metadata
 from Dermal.inference.engines import get_engine
 from Dermal.inference.quality import photo_warnings
-from Dermal.inference.scope import DIM_GREY_LEVEL, brightened, grey_level, photo_statistics
+from Dermal.inference.scope import photo_statistics, second_look
 
 
 @dataclass
@@ -21,10 +21,10 @@ class Readings:
     names: np.ndarray        # (n,) image ids or photo names
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
-    photo: np.ndarray        # (n, 7) scope.photo_statistics
+    photo: np.ndarray        # (n, 10) scope.photo_statistics
     warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_quality)
-    brightened_statistics: np.ndarray  # (n, d) of a dim photo brightened (scope.brightened); NaN for others
-    brightened_photo: np.ndarray       # (n, 7) likewise
+    second_statistics: np.ndarray  # (n, d) of the photo at its second look (scope.second_look)
+    second_photo: np.ndarray       # (n, 10) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging
     dx: np.ndarray           # (n,) labels ("" for non-lesion photos)
@@ -41,18 +41,15 @@ def _model_input(engine, jpeg):
 
 
 def _scope_readings(engine, batch, size, statistics):
-    """(statistics, photo statistics, quality warning codes space-separated, brightened statistics, brightened
-    photo statistics): what the scope level as served needs; the brightened ones NaN unless the photo is dim."""
-    photo = photo_statistics(batch)
+    """(statistics, photo statistics, quality warning codes space-separated, and the statistics and photo
+    statistics of its second look): what the scope level as served needs, whichever gate judges it."""
+    again = second_look(batch)
     warnings = " ".join(warning.code for warning in photo_warnings(batch, size))
-    if grey_level(batch) >= DIM_GREY_LEVEL:
-        return statistics, photo, warnings, np.full_like(statistics, np.nan), np.full_like(photo, np.nan)
-    lighter = brightened(batch)
-    return statistics, photo, warnings, engine.run_backbone(lighter)[1], photo_statistics(lighter)
+    return statistics, photo_statistics(batch), warnings, engine.run_backbone(again)[1], photo_statistics(again)
 
 
 def read_scope_inputs(engine, jpeg):
-    """The _scope_readings of a photo (one backbone run, two for a dim photo)."""
+    """The _scope_readings of a photo (two backbone runs)."""
     batch, size = _model_input(engine, jpeg)
     return _scope_readings(engine, batch, size, engine.run_backbone(batch)[1])
 

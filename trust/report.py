@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 from Dermal.inference.evaluation import wilson_interval
-from Dermal.inference.scope import LEVELS
+from Dermal.inference.scope import FEATURELESS_DETAIL, LEVELS, UNLIKE_SKIN_SHARE
 
 from .referral_fit import BOOTSTRAP_ROUNDS
 
@@ -56,11 +56,14 @@ def auc_rows(score_auc):
 
 def spoil_rows(spoiled):
     rows = ["| lesion photos, every source | n | with the warning it deserves | `not_a_lesion`, gate alone | "
-            "`not_a_lesion` as served |", "|---|---|---|---|---|"]
+            f"`not_a_lesion` as served | most vividly green-blue-purple (bar {UNLIKE_SKIN_SHARE:.0%}) | "
+            f"least detail beyond a plane (bar {FEATURELESS_DETAIL:g}) |", "|---|---|---|---|---|---|---|"]
     for name, counts in spoiled.items():
         total = counts["photos"]
-        rows.append(f"| {name} | {total} | {share(counts['warned'], total)} | {share(counts['gate_alone'], total)} | "
-                    f"{share(counts['served'], total)} |")
+        warned = "none deserved" if counts["warned"] is None else share(counts["warned"], total)
+        rows.append(f"| {name} | {total} | {warned} | {share(counts['gate_alone'], total)} | "
+                    f"{share(counts['served'], total)} | {counts['most_unlike_skin']:.1%} | "
+                    f"{counts['least_detail']:.1f} |")
     return rows
 
 
@@ -68,8 +71,9 @@ def spoil_lines(spoiled):
     if not spoiled:
         return []
     return ["### Badly taken lesion photos", "",
-            "Every lesion photo above, at phone width (600 px), darkened, washed out or blurred (a Gaussian of 3 or "
-            "6 px) and read as the app reads it, judged by the bundle's gate (their originals helped fit it; no "
+            "Every lesion photo above, at phone width (600 px), darkened, washed out, blurred (a Gaussian of 3 or "
+            "6 px) or tinted by a white balance gone wrong (red 0.8x and blue 1.2x; red 1.1x and blue 0.85x), and "
+            "read as the app reads it, judged by the bundle's gate (their originals helped fit it; no "
             "spoiled photo did): by the gate alone, and as served, photo quality allowed for. Wilson 95% "
             "intervals.", "", *spoil_rows(spoiled), ""]
 
@@ -95,8 +99,12 @@ def section(fit, command, measured_on, spoiled=None):
         "Levels as served, photo quality allowed for (badly taken lesion photos otherwise score as not lesions: "
         "see below): a photo with some colour darker than any lesion photo seen (mean grey under 80) is "
         "`not_a_lesion` only if, brightened to a normal exposure and read again, it still is and scores no nearer "
-        "a lesion; a too-bright or blurry one with some colour is at most `unusual`, its quality warning saying "
-        "why (white charts and flat colours are counted `unusual` by this rule). Wilson 95% intervals.", "",
+        "a lesion, and any other only if it still is with its channels scaled to the lesion photos' mean colour "
+        "(which undoes a white-balance cast); a too-bright or blurry one with some colour is at most `unusual`, "
+        "its quality warning saying why (white charts are counted `unusual` by this rule); no warning excuses a "
+        f"photo mostly of vividly green, blue or purple pixels (over {UNLIKE_SKIN_SHARE:.0%}) or one with under "
+        f"{FEATURELESS_DETAIL:g} grey level of detail beyond a smooth plane (flat colours, gradients), as no lesion "
+        "photo, however badly taken, is (see below). Wilson 95% intervals.", "",
         *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
         f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}. The gate alone, before "
         "photo quality is allowed for, calls "

@@ -10,8 +10,10 @@ Which photos choose what:
   odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
 non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
-a dim photo with some colour being `not_a_lesion` only if it is still not one, and no nearer one, once
-brightened, and a too-bright or blurry one with some colour at most `unusual` (scope.allowing_for_quality).
+a photo with some colour being `not_a_lesion` only if it is still not one at a second look (brightened if dim, and
+then no nearer one; colour-balanced otherwise), and a too-bright or blurry one with some colour at most `unusual`,
+unless it is mostly green, blue or purple or featureless, as no badly taken lesion photo is
+(scope.allowing_for_quality).
 """
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -80,8 +82,8 @@ def scores(gate, readings):
 
 def levels(gate, readings):
     """The scope level each photo of `readings` is served under `gate` (quality warnings allowed for)."""
-    rows = zip(readings.statistics, readings.photo, readings.warnings, readings.brightened_statistics,
-               readings.brightened_photo)
+    rows = zip(readings.statistics, readings.photo, readings.warnings, readings.second_statistics,
+               readings.second_photo)
     return np.array([served_level(gate, *row) for row in rows])
 
 
@@ -91,11 +93,11 @@ def gate_levels(gate, readings):
                      for statistics, photo in zip(readings.statistics, readings.photo)])
 
 
-def served_level(gate, statistics, photo, warnings, brightened_statistics, brightened_photo):
-    """The level the app serves a photo with these readings (trust/readings.py) under `gate`."""
-    dim = np.isfinite(brightened_statistics).all()
-    brightened = read_scope(brightened_statistics, brightened_photo, gate) if dim else None
-    return allowing_for_quality(read_scope(statistics, photo, gate), warnings.split(), brightened).level
+def served_level(gate, statistics, photo, warnings, second_statistics, second_photo):
+    """The level the app serves a photo with these readings (trust/readings.py) under `gate`; NaN second-look
+    statistics stand for a photo not looked at twice."""
+    again = read_scope(second_statistics, second_photo, gate) if np.isfinite(second_statistics).all() else None
+    return allowing_for_quality(read_scope(statistics, photo, gate), warnings.split(), again).level
 
 
 def _without(lesions, held):

@@ -14,10 +14,11 @@ tool), turns them into one score: the log-odds that the photo is not a skin-lesi
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
 the answer is shown with a warning; above `not_a_lesion`, or with no colour at all in the pixels not clipped
 white (every lesion photo seen has a mean saturation above 0.06 there), it does not look like a skin lesion.
-Photo quality is allowed for (allowing_for_quality): a dim photo is `not_a_lesion` only if it still is, and no
-nearer a lesion, once brightened (one more backbone run, made only then), and a too-bright or blurry one with
-colour is at most unusual. No verdict ever hides the probabilities or the referral: see AI_detection and the
-result page.
+Photo quality is allowed for (allowing_for_quality): a photo is `not_a_lesion` only if it still is at a second
+look (one more backbone run, made only then): brightened if it is dim, and then no nearer a lesion; colour-balanced
+otherwise, which undoes a white-balance cast. A too-bright or blurry one with colour is at most unusual; unless no
+badly taken lesion photo could look like it (unexplained_by_quality). No verdict ever hides the probabilities or
+the referral: see AI_detection and the result page.
 """
 from typing import NamedTuple
 
@@ -31,10 +32,20 @@ LEVELS = ("lesion", "unusual", "not_a_lesion")
 # seen (the darkest of 248: mean grey 70), is read again brightened and stays `not_a_lesion` only if it is still
 # not one, and no nearer one (still_not_a_lesion); a too-bright or blurry photo that keeps some colour is at most
 # `unusual`, its quality warning saying why. Colour is judged on the pixels not clipped white, so that a
-# washed-out lesion photo is not taken for a colourless one.
+# washed-out lesion photo is not taken for a colourless one. A white-balance cast (a blue or warm tint) spoils a
+# photo without any warning: so a photo that is not dim is read again with its channels scaled to the lesion
+# photos' mean colour, which undoes a cast exactly, and stays `not_a_lesion` only if it still is.
+# Yet light and focus change how bright and sharp a photo is, not what it shows: a photo mostly of vividly green,
+# blue or purple pixels (lesion photos: 3.5% at most of 248, 18% under a strong blue colour cast: red 0.8x, blue
+# 1.2x), or one whose colours are a smooth plane to within JPEG noise (flat colours, gradients: lesion photos
+# darkened, washed out or blurred keep at least 2 grey levels of detail) is not a lesion photo however badly taken.
+# Each bar is about twice as far from the lesion photos as the farthest of them (trust/spoil_fit.py reports both).
 LOSSY_WARNINGS = frozenset({"too_dark", "too_bright", "blurry"})
+UNLIKE_SKIN_SHARE = 0.35   # share of vividly green, blue or purple pixels above which a photo is unlike skin
+FEATURELESS_DETAIL = 1.0   # grey levels of detail beyond a plane under which a photo shows nothing
 DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
+LESION_MEAN_COLOUR = np.array([183.7, 140.6, 135.0])  # mean RGB of the 153 dermoscopic photos' model inputs
 GATE_FEATURES = 7   # gate_features: the distance and the first six photo statistics
 EDGE_STEP = 40 / 255  # a grey-level step this sharp between neighbouring pixels is an edge
 
@@ -44,6 +55,8 @@ class ScopeReading(NamedTuple):
     score: float        # log-odds that the photo is not a skin-lesion close-up
     distance: float     # from the dermoscopic lesion reference (mid-level statistics)
     colourless: bool    # no colour to speak of: not a photo this model can read
+    unexplained_by_quality: bool  # no badly taken lesion photo looks like it (allowing_for_quality)
+    dim: bool           # darker than any lesion photo seen: its second look is brightened
 
 
 def scope_score(statistics, mean, std, sizes):
@@ -71,7 +84,8 @@ def leave_one_out_scores(statistics, sizes):
 
 def photo_statistics(batch):
     """(skin-hued share, mean saturation, mean red minus blue, colourfulness, other-hued share, sharp-edge
-    share, mean saturation of the pixels not clipped white) of a (1, H, W, 3) 0-255 batch."""
+    share, mean saturation of the pixels not clipped white, vividly green-blue-purple share, detail beyond a
+    plane, mean grey level 0-255) of a (1, H, W, 3) 0-255 batch."""
     x = np.asarray(batch, np.float32)[0] / 255.0
     red, green, blue = x[..., 0], x[..., 1], x[..., 2]
     high, low = x.max(axis=-1), x.min(axis=-1)
@@ -84,10 +98,23 @@ def photo_statistics(batch):
     other = (hue > 70) & (hue < 300) & (saturation > 0.15)
     rg, yb = red - green, (red + green) / 2 - blue
     colourful = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    unlike_skin = (hue > 70) & (hue < 300) & (saturation > 0.5) & (high > 0.15)  # dark pixels' hues are noise
     grey = x @ GREY
     shown = grey < CLIPPED_LEVEL / 255
     return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful, other.mean(),
-                     _sharp_edge_share(grey), saturation[shown].mean() if shown.any() else 0.0], np.float64)
+                     _sharp_edge_share(grey), saturation[shown].mean() if shown.any() else 0.0, unlike_skin.mean(),
+                     _detail_beyond_a_plane(x, float(grey.mean())), 255 * float(grey.mean())], np.float64)
+
+
+def _detail_beyond_a_plane(x, grey_level):
+    """RMS deviation (0-255 levels) of the colours from the plane that fits them best, as at a normal exposure
+    for a dim photo: near 0 for flat colours and gradients, whatever their blur."""
+    rows, columns = np.indices(x.shape[:2]).reshape(2, -1) / max(x.shape[:2])
+    design = np.stack([np.ones_like(rows), rows, columns], axis=1)
+    colours = x.reshape(-1, 3).astype(np.float64)
+    fitted = design @ np.linalg.lstsq(design, colours, rcond=None)[0]
+    gain = max(1.0, (NORMAL_GREY_LEVEL / 255) / max(grey_level, 1 / 255))
+    return float(np.sqrt(np.mean((colours - fitted) ** 2)) * 255 * gain)
 
 
 def _sharp_edge_share(grey):
@@ -127,27 +154,48 @@ def brightened(batch):
     return np.clip(np.asarray(batch, np.float32) * (NORMAL_GREY_LEVEL / max(grey_level(batch), 1.0)), 0, 255)
 
 
-def needs_brightened_reading(reading, batch):
-    """Whether only the photo brightened can tell whether this reading is served as `not_a_lesion`."""
+def _excusable(reading):
+    """Whether a photo-quality warning could explain this reading's `not_a_lesion`."""
     return (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
-            and grey_level(batch) < DIM_GREY_LEVEL)
+            and not reading.unexplained_by_quality)
 
 
-def still_not_a_lesion(reading, brightened_reading):
-    """Whether a dim photo, once brightened, is still not a lesion and no nearer one: then darkness does not
-    explain its score. Darkened lesion photos score lower once brightened; the night sky scores higher."""
-    return brightened_reading.level == "not_a_lesion" and brightened_reading.score >= reading.score
+def colour_balanced(batch):
+    """A (1, H, W, 3) 0-255 batch with each channel scaled so that its mean is LESION_MEAN_COLOUR's: a colour
+    cast is a scaling of the channels, so this undoes it (and the exposure with it)."""
+    batch = np.asarray(batch, np.float32)
+    means = batch[0].reshape(-1, 3).mean(axis=0)
+    return np.clip(batch * (LESION_MEAN_COLOUR / np.maximum(means, 1.0)).astype(np.float32), 0, 255)
 
 
-def allowing_for_quality(reading, warning_codes, brightened_reading=None):
+def second_look(batch):
+    """The photo as read a second time: brightened if dim, colour-balanced otherwise."""
+    return brightened(batch) if grey_level(batch) < DIM_GREY_LEVEL else colour_balanced(batch)
+
+
+def needs_second_look(reading):
+    """Whether only a second look (second_look) can tell whether this reading is served as `not_a_lesion`."""
+    return _excusable(reading)
+
+
+def still_not_a_lesion(reading, second_reading):
+    """Whether the photo, at its second look, is still not a lesion; a dim one also no nearer one, for darkness
+    loses detail that brightening cannot restore: darkened lesion photos score lower once brightened, yet not
+    always under the bar; the night sky scores higher. A colour cast loses nothing, so balanced it decides."""
+    still = second_reading.level == "not_a_lesion"
+    return (still and second_reading.score >= reading.score) if reading.dim else still
+
+
+def allowing_for_quality(reading, warning_codes, second_reading=None):
     """The reading as served: `not_a_lesion`, for a photo with some colour, lowered to `unusual` when a too-dark,
-    too-bright or blurry warning explains the oddness, or when a dim photo brightened does not confirm it
-    (still_not_a_lesion: its darkness is then judged by that reading, not by its warning)."""
-    if reading is None or reading.level != "not_a_lesion" or reading.colourless:
+    too-bright or blurry warning explains the oddness, or when its second look does not confirm it
+    (still_not_a_lesion: its darkness is then judged by that look, not by its warning). A photo no badly taken
+    lesion photo looks like keeps its `not_a_lesion`."""
+    if not _excusable(reading):
         return reading
     explaining = LOSSY_WARNINGS & set(warning_codes)
-    if brightened_reading is not None:
-        if not still_not_a_lesion(reading, brightened_reading):
+    if second_reading is not None:
+        if not still_not_a_lesion(reading, second_reading):
             return reading._replace(level="unusual")
         explaining -= {"too_dark"}
     return reading._replace(level="unusual") if explaining else reading
@@ -158,4 +206,6 @@ def read_scope(statistics, photo, gate):
     distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
     score = float(gate_score(gate_features(distance, photo), gate))
     colourless = bool(photo[6] < gate["colourless_saturation"])
-    return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless)
+    unexplained = bool(photo[7] > UNLIKE_SKIN_SHARE or photo[8] < FEATURELESS_DETAIL)
+    return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless, unexplained,
+                        bool(photo[9] < DIM_GREY_LEVEL))

@@ -40,3 +40,11 @@ def test_spoiled_photos_are_at_phone_width_darkened_brightened_or_blurred(fixtur
     assert grey("darkened to 30%").mean() == pytest.approx(0.3 * original.mean(), rel=0.05)
     assert grey("brightened 2x").mean() > original.mean()
     assert np.abs(np.diff(grey("blurred, 3 px"))).mean() < 0.5 * np.abs(np.diff(original)).mean()
+
+
+def test_a_colour_cast_scales_the_channels(fixture_items):
+    item = fixture_items[0]
+    original = np.asarray(at_phone_width(item.path), np.float64).reshape(-1, 3).mean(axis=0)
+    with Image.open(io.BytesIO(spoiled_photo(item, "blue cast"))) as image:
+        tinted = np.asarray(image, np.float64).reshape(-1, 3).mean(axis=0)
+    assert tinted / original == pytest.approx([0.8, 1.0, 1.2], abs=0.03)

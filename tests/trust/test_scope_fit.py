@@ -3,7 +3,7 @@ structure is known (lesion sources near one another, non-lesion photos far, colo
 import numpy as np
 import pytest
 
-from Dermal.inference.scope import LEVELS, gate_features, gate_score
+from Dermal.inference.scope import LEVELS, gate_features, gate_score, read_scope
 from trust import scope_fit
 from trust.readings import Readings
 
@@ -14,7 +14,8 @@ rng = np.random.default_rng(3)
 def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
     photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
-    photos = np.c_[photos, photos[:, 1]]  # nothing clipped white: the shown pixels' saturation is the mean's
+    # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim
+    photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0)]
     names = np.array([f"p{i}" for i in range(n)])
     return Readings(names, np.array(groups) if groups is not None else names, statistics, photos,
                     np.full(n, "", dtype=object), np.full_like(statistics, np.nan), np.full_like(photos, np.nan),
@@ -91,6 +92,8 @@ def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_col
     assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
     far.warnings[:] = "blurry too_bright"
     assert list(scope_fit.levels(gate, far)) == ["unusual", "unusual", "not_a_lesion"]
+    far.photo[0, 7], far.photo[1, 8] = 0.6, 0.5    # mostly blue; featureless: no bad photo of a lesion is so
+    assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
 
 
 def test_a_dim_photo_keeps_not_a_lesion_only_when_brightened_it_is_no_nearer_a_lesion(sets):
@@ -98,11 +101,29 @@ def test_a_dim_photo_keeps_not_a_lesion_only_when_brightened_it_is_no_nearer_a_l
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
     dim = scope_fit.subset(others, np.isin(np.arange(30), [0, 1, 2]))
     dim.photo[:, [1, 6]] = 0.3                     # some colour
+    dim.photo[:, 9] = 50.0                         # dim
     assert list(scope_fit.levels(gate, dim)) == ["not_a_lesion"] * 3
-    dim.brightened_statistics[:] = [dim.statistics[0] * 1.5, lesions["derm_eval"].statistics[0], dim.statistics[2]]
-    dim.brightened_photo[:] = [dim.photo[0], lesions["derm_eval"].photo[0], dim.photo[2]]
-    dim.brightened_photo[2, 6] = 0.0               # no colour once brightened: not a lesion, yet no farther
+    dim.second_statistics[:] = [dim.statistics[0] * 1.5, lesions["derm_eval"].statistics[0], dim.statistics[2]]
+    dim.second_photo[:] = [dim.photo[0], lesions["derm_eval"].photo[0], dim.photo[2]]
+    dim.second_photo[2, 6] = 0.0                   # no colour once brightened: not a lesion, yet no farther
     assert list(scope_fit.levels(gate, dim)) == ["not_a_lesion", "unusual", "not_a_lesion"]
+
+
+def test_a_photo_not_dim_keeps_not_a_lesion_when_colour_balanced_it_still_is_even_nearer_a_lesion(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    tinted = scope_fit.subset(others, np.arange(30) < 1)
+    tinted.photo[:, [1, 6]] = 0.3
+    tinted.second_statistics[:], tinted.second_photo[:] = tinted.statistics * 0.97, tinted.photo
+    first, second = scope_fit.scores(gate, tinted)[0], read_scope(tinted.second_statistics[0], tinted.photo[0], gate)
+    assert second.level == "not_a_lesion" and second.score < first  # still not a lesion, yet nearer one
+    assert scope_fit.levels(gate, tinted)[0] == "not_a_lesion"
+    tinted.photo[:, 9] = 50.0                      # the same, dim: brightened nearer a lesion, so unusual
+    assert scope_fit.levels(gate, tinted)[0] == "unusual"
+    lesion = lesions["derm_eval"]
+    tinted.second_statistics[:], tinted.second_photo[:] = lesion.statistics[0], lesion.photo[0]
+    tinted.photo[:, 9] = 128.0                     # balanced, a lesion: the cast explained it
+    assert scope_fit.levels(gate, tinted)[0] == "unusual"
 
 
 def test_leave_one_source_out_measures_every_source_with_a_gate_that_never_saw_it(sets, monkeypatch):

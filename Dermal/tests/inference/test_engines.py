@@ -75,7 +75,7 @@ def test_corrupt_backbone_is_a_bundle_error_not_a_crash(fresh_engine, tmp_path):
 
 
 def readings_of(engine, jpeg):
-    """(scope_reading alone, the reading analyse gives) of a photo: a dim photo's second reading relies on both
+    """(scope_reading alone, the reading analyse gives) of a photo: the second look at a photo relies on both
     being the same gate reading."""
     from Dermal.inference import imaging
     from Dermal.inference.bundle import encode_metadata
