@@ -108,13 +108,16 @@ def photo_statistics(batch):
 
 def _detail_beyond_a_plane(x, grey_level):
     """RMS deviation (0-255 levels) of the colours from the plane that fits them best, as at a normal exposure
-    for a dim photo: near 0 for flat colours and gradients, whatever their blur."""
-    rows, columns = np.indices(x.shape[:2]).reshape(2, -1) / max(x.shape[:2])
-    design = np.stack([np.ones_like(rows), rows, columns], axis=1)
-    colours = x.reshape(-1, 3).astype(np.float64)
-    fitted = design @ np.linalg.lstsq(design, colours, rcond=None)[0]
+    for a dim photo: near 0 for flat colours and gradients, whatever their blur. On a full pixel grid the centred
+    row and column indices are orthogonal, so each slope of the least-squares plane is a plain projection."""
+    centred = x - x.mean(axis=(0, 1))
+    rows = np.arange(x.shape[0], dtype=np.float32) - (x.shape[0] - 1) / 2
+    columns = np.arange(x.shape[1], dtype=np.float32) - (x.shape[1] - 1) / 2
+    row_slope = rows @ centred.mean(axis=1) / (rows @ rows)
+    column_slope = columns @ centred.mean(axis=0) / (columns @ columns)
+    centred -= rows[:, None, None] * row_slope + columns[None, :, None] * column_slope
     gain = max(1.0, (NORMAL_GREY_LEVEL / 255) / max(grey_level, 1 / 255))
-    return float(np.sqrt(np.mean((colours - fitted) ** 2)) * 255 * gain)
+    return float(np.sqrt(np.mean(np.square(centred, out=centred))) * 255 * gain)
 
 
 def _sharp_edge_share(grey):
