@@ -1,10 +1,10 @@
 """Lesion photos badly taken: how often the gate alone, and the level as served, call them not a lesion.
 
-Every lesion photo present is spoiled at phone width as photos.SPOILS says (darkened, washed out, blurred, tinted), read
-as the app reads it and judged by the fitted gate. Their originals helped fit the gate; no spoiled photo did.
-This measures the allowances of scope.allowing_for_quality: a second look at the photo (brightened if dim,
-colour-balanced otherwise), a too-bright or blurry one with colour at most `unusual`, and how near spoiled lesion
-photos come to the bars past which no warning excuses a photo.
+Every lesion photo present is spoiled at phone width as photos.SPOILS says (darkened, washed out, blurred, tinted),
+read as the app reads it and judged by the fitted gate. Their originals helped fit the gate; no spoiled photo did.
+This measures the allowances of scope.allowing_for_quality: a second look at the photo (brightened if dim, colour-
+balanced otherwise), a too-bright or blurry one with colour at most `unusual`, and how near spoiled lesion photos
+come to the bars past which no warning excuses a photo.
 """
 from tqdm import tqdm
 
@@ -24,9 +24,8 @@ def read_spoiled(items, engine):
 
 def spoil_figures(gate, readings):
     """{spoil: photos, with the warning the spoil deserves (None: it deserves none), not_a_lesion by the gate alone,
-    not_a_lesion as served,
-    the highest vividly green-blue-purple share and the least detail beyond a plane (how far they stay from the
-    bars of scope.unexplained_by_quality)}."""
+    not_a_lesion as served, the highest vividly green-blue-purple share and the least detail beyond a plane (how
+    far they stay from the bars of ScopeReading.unexplained_by_quality)}."""
     return {spoil: {"photos": len(rows),
                     "warned": sum(SPOILS[spoil][0] in row[2].split() for row in rows) if SPOILS[spoil][0] else None,
                     "gate_alone": sum(read_scope(row[0], row[1], gate).level == "not_a_lesion" for row in rows),

@@ -127,7 +127,7 @@ def _sharp_edge_share(grey):
 
 
 def gate_features(distance, photo):
-    """The regression's inputs (..., GATE_FEATURES) from distances (...) and photo_statistics (..., 7)."""
+    """The regression's inputs (..., GATE_FEATURES) from distances (...) and the first six photo_statistics."""
     photo = np.asarray(photo, np.float64)
     return np.stack([np.log(distance), photo[..., 0], np.log(photo[..., 1] + 0.01), photo[..., 2],
                      np.log(photo[..., 3] + 0.01), np.log(photo[..., 4] + 0.01), np.log(photo[..., 5] + 0.001)],
@@ -157,12 +157,6 @@ def brightened(batch):
     return np.clip(np.asarray(batch, np.float32) * (NORMAL_GREY_LEVEL / max(grey_level(batch), 1.0)), 0, 255)
 
 
-def _excusable(reading):
-    """Whether a photo-quality warning could explain this reading's `not_a_lesion`."""
-    return (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
-            and not reading.unexplained_by_quality)
-
-
 def colour_balanced(batch):
     """A (1, H, W, 3) 0-255 batch with each channel scaled so that its mean is LESION_MEAN_COLOUR's: a colour
     cast is a scaling of the channels, so this undoes it (and the exposure with it)."""
@@ -177,8 +171,10 @@ def second_look(batch):
 
 
 def needs_second_look(reading):
-    """Whether only a second look (second_look) can tell whether this reading is served as `not_a_lesion`."""
-    return _excusable(reading)
+    """Whether how the photo was taken could explain this reading's `not_a_lesion`: only then do a second look
+    (second_look) and the quality warnings decide how it is served."""
+    return (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
+            and not reading.unexplained_by_quality)
 
 
 def still_not_a_lesion(reading, second_reading):
@@ -194,7 +190,7 @@ def allowing_for_quality(reading, warning_codes, second_reading=None):
     too-bright or blurry warning explains the oddness, or when its second look does not confirm it
     (still_not_a_lesion: its darkness is then judged by that look, not by its warning). A photo no badly taken
     lesion photo looks like keeps its `not_a_lesion`."""
-    if not _excusable(reading):
+    if not needs_second_look(reading):
         return reading
     explaining = LOSSY_WARNINGS & set(warning_codes)
     if second_reading is not None:
