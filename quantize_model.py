@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from Dermal.inference import imaging
-from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, HEAD_LAYERS, HEAD_WEIGHTS, MANIFEST, encode_metadata, sha256_of
+from Dermal.inference.bundle import (DEFAULT_BUNDLE_DIR, HEAD_LAYERS, HEAD_WEIGHTS, MANIFEST, NATURAL, encode_metadata,
+                                    sha256_of)
 from Dermal.inference.datasets import EVAL_DIR, load_labelled
 from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import accuracy, agreement, balanced_accuracy
@@ -36,6 +37,7 @@ AGE_LIMIT = 120
 SKLESION = "sklesion"
 # Mid-level Xception layers whose channel statistics feed the out-of-scope gate (Dermal/inference/scope.py).
 SKLESION_SCOPE_LAYERS = ("block3_pool", "block4_pool", "block7_sepconv3_act")
+NATURAL_MODEL_FILE = "natural_int8.tflite"
 
 
 def parse_args(argv):
@@ -56,6 +58,9 @@ def parse_args(argv):
     parser.add_argument("--scope-layers", nargs="*",
                         help="backbone layers for the out-of-scope gate (default for sklesion: "
                         f"{' '.join(SKLESION_SCOPE_LAYERS)}; none for other models unless given)")
+    parser.add_argument("--natural-model", action=argparse.BooleanOptionalAction, default=True,
+                        help="add the scope gate's natural-image model (ImageNet EfficientNet-Lite0, from "
+                        "requirements-offline.txt) to a bundle with scope layers (default: yes)")
     parser.add_argument("--force", action="store_true", help="write a bundle even under 98%% top-1 agreement")
     return parser.parse_args(argv)
 
@@ -190,18 +195,34 @@ def trust_sources(args):
     return {folder.name: load_labelled(folder) for folder in args.trust_sources}
 
 
+def write_model_file(path, flat):
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(flat)
+    os.replace(partial, path)  # a running server reading the old file never sees a half-written one
+    return file_entry(path)
+
+
 def build_backbone(out, split, precision):
     from Dermal.inference.offline_keras import convert_backbone
 
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its whole SavedModel signature
         flat = convert_backbone(split.serving_backbone, precision)
-    path = out / f"backbone_{precision}.tflite"
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(flat)
-    os.replace(partial, path)  # a running server reading the old file never sees a half-written one
-    return {**file_entry(path), "precision": precision,
+    return {**write_model_file(out / f"backbone_{precision}.tflite", flat), "precision": precision,
             "quantization": {"fp32": "none", "fp16": "float16 weights",
                              "int8": "dynamic range (int8 weights, float activations)"}[precision]}
+
+
+def build_natural_model(out, manifest):
+    """The scope gate's natural-image model (offline_natural.py), reading the backbone's input size."""
+    from Dermal.inference import offline_natural
+
+    size = (manifest["input"]["height"], manifest["input"]["width"])
+    model = offline_natural.natural_image_model(offline_natural.read_legacy_state_dict(offline_natural.weights_path()),
+                                                size)
+    with contextlib.redirect_stdout(io.StringIO()):
+        flat = offline_natural.convert_natural_model(model)
+    return {**write_model_file(out / NATURAL_MODEL_FILE, flat), "source": offline_natural.source_description(),
+            "features": int(model.output.shape[-1])}
 
 
 def print_table(manifest):
@@ -258,6 +279,8 @@ def main(argv=None):
     if not manifest["backbones"]:
         sys.exit("no bundle written:\n  " + "\n  ".join(refused))
     manifest["default_precision"] = next(p for p in PRECISIONS if p in manifest["backbones"])
+    if scope_layers and args.natural_model:
+        manifest[NATURAL] = build_natural_model(args.out, manifest)
     (args.out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     if scope_layers and (sources := trust_sources(args)):
         for precision in manifest["backbones"]:

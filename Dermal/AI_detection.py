@@ -4,6 +4,7 @@ Nothing heavy happens at import: the engine loads on the first call (see inferen
 call drops its large arrays and runs the garbage collector before returning.
 """
 import gc
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,7 +36,8 @@ class PredictionResult:
     malignant_probability: float  # the summed probability of the malignant classes
     scope: str | None             # "lesion", "unusual" or "not_a_lesion" (see scope.py); None without a gate
     scope_score: float | None     # log-odds that the photo is not a skin-lesion close-up
-    scope_thresholds: dict | None  # {"unusual": ..., "not_a_lesion": ...} on that score
+    scope_thresholds: dict | None  # {"unusual": ..., "not_a_lesion": ...} on that score, and "natural" on the next
+    scope_natural_distance: float | None  # from lesion photos, to a natural-image model (scope.natural_distance)
     out_of_scope: bool | None     # scope == "not_a_lesion"; nothing is withheld for it
     engine: str
     precision: str
@@ -133,6 +135,7 @@ def _result(manifest, engine, probs, scope, *, flip_average, **rest):
         scope=scope and scope.level,
         scope_score=scope and scope.score,
         scope_thresholds=scope and dict(engine.scope["thresholds"]),
+        scope_natural_distance=scope.natural if scope and math.isfinite(scope.natural) else None,
         out_of_scope=scope and scope.level == "not_a_lesion",
         engine=engine.name,
         precision=engine.precision,

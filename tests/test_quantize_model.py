@@ -8,6 +8,7 @@ tf = pytest.importorskip("tensorflow", reason="quantize_model.py needs requireme
 import keras  # noqa: E402
 
 import quantize_model  # noqa: E402
+from Dermal.inference import bundle  # noqa: E402
 from Dermal.inference.bundle import check_bundle  # noqa: E402
 from Dermal.inference.datasets import FIXTURES_DIR  # noqa: E402
 from Dermal.inference.engines import LiteRTEngine  # noqa: E402
@@ -116,3 +117,6 @@ def test_sklesion_bundle_records_what_it_was_built_from(fp32_bundle):
     assert manifest["source"]["package"] == "sklesion" and manifest["metadata"]["layout"][0] == "sex"
     assert manifest["versions"]["tensorflow-cpu"] and manifest["feature_map"] == [8, 8, 2048]
     assert manifest["backbones"]["fp32"]["validation"]["top1_agreement"] == 1.0
+    assert manifest["natural"]["file"] == "natural_int8.tflite" and manifest["natural"]["features"] == 1280
+    assert "EfficientNet-Lite0" in manifest["natural"]["source"]
+    assert bundle.natural_model_path(fp32_bundle, manifest).is_file()  # its size and hash checked

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from Dermal.inference.bundle import MANIFEST, SCOPE_ARRAYS, sha256_of
+from Dermal.inference.bundle import MANIFEST, NATURAL_REFERENCE, SCOPE_ARRAYS, sha256_of
 
 
 def _replace(path, write):
@@ -21,7 +21,8 @@ def write_gate(directory, precision, gate, description):
 
     def save(partial):
         with open(partial, "wb") as handle:  # a file object, or np.savez would add ".npz" to the name
-            np.savez(handle, **{name: np.asarray(gate[name]) for name in SCOPE_ARRAYS})
+            np.savez(handle, **{name: np.asarray(gate[name])
+                                for name in (*SCOPE_ARRAYS, NATURAL_REFERENCE) if name in gate})
 
     _replace(path, save)
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path), "layers": gate["layers"],

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from Dermal.inference.bundle import scope_entry
 from Dermal.inference.engines import get_engine
 
-from . import photos, referral_fit, scope_fit
+from . import photos, referral_fit, representations, scope_fit
 from .bundle_write import update_backbone_entry, write_gate
 from .readings import read_labelled, read_photos
 
@@ -19,6 +19,7 @@ class Fit:
     non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, quality not allowed for
     score_auc: dict = field(default_factory=dict)  # mode -> source -> triage score -> AUC and interval
     sources: dict = field(default_factory=dict)    # source -> number of photos
+    representations: dict = field(default_factory=dict)  # representations.compare
 
 
 def read_sets(engine=None, sources=None):
@@ -46,6 +47,7 @@ def fit_all(lesions, non_lesions, engine=None):
             {s: referral_fit.triage_scores(getattr(r, field), classes) for s, r in lesions.items()}, positive)
             for mode, field in referral_fit.MODES.items()},
         sources={s: len(r) for s, r in lesions.items()},
+        representations=representations.compare(lesions, non_lesions, sizes) if len(lesions) > 1 else {},
     )
 
 

@@ -1,4 +1,5 @@
-"""What the serving engine reads from each photo of a set: backbone statistics, photo statistics, probabilities.
+"""What the serving engine reads from each photo of a set: backbone statistics, photo statistics, probabilities,
+pooled features.
 
 One backbone run gives the scope statistics and the single-pass probabilities; flip averaging runs the engine's
 own four-image path. Photos are decoded and resized exactly as the web app does (imaging.py).
@@ -22,11 +23,14 @@ class Readings:
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
     photo: np.ndarray        # (n, 10) scope.photo_statistics
+    natural: np.ndarray      # (n, c) the natural-image model's features ((n, 0) without that model)
     warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_quality)
     second_statistics: np.ndarray  # (n, d) of the photo at its second look (scope.second_look)
     second_photo: np.ndarray       # (n, 10) likewise
+    second_natural: np.ndarray     # (n, c) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging
+    pooled: np.ndarray       # (n, channels) the backbone's pooled final features (representations.py)
     dx: np.ndarray           # (n,) labels ("" for non-lesion photos)
 
     def __len__(self):
@@ -40,16 +44,22 @@ def _model_input(engine, jpeg):
     return imaging.model_input(pixels, height, width), size
 
 
+def _natural_features(engine, batch):
+    found = engine.natural_features(batch)
+    return np.empty(0, np.float32) if found is None else found
+
+
 def _scope_readings(engine, batch, size, statistics):
-    """(statistics, photo statistics, quality warning codes space-separated, and the statistics and photo
-    statistics of its second look): what the scope level as served needs, whichever gate judges it."""
+    """(statistics, photo statistics, natural-image features, quality warning codes space-separated, and the
+    same three readings of its second look): what the scope level as served needs, whichever gate judges it."""
     again = second_look(batch)
     warnings = " ".join(warning.code for warning in photo_warnings(batch, size))
-    return statistics, photo_statistics(batch), warnings, engine.run_backbone(again)[1], photo_statistics(again)
+    return (statistics, photo_statistics(batch), _natural_features(engine, batch), warnings,
+            engine.run_backbone(again)[1], photo_statistics(again), _natural_features(engine, again))
 
 
 def read_scope_inputs(engine, jpeg):
-    """The _scope_readings of a photo (two backbone runs)."""
+    """The _scope_readings of a photo (two backbone runs, and two of the natural-image model)."""
     batch, size = _model_input(engine, jpeg)
     return _scope_readings(engine, batch, size, engine.run_backbone(batch)[1])
 
@@ -60,7 +70,7 @@ def read_photo(engine, jpeg, age=None, sex=None, site=None):
     fmap, statistics = engine.run_backbone(batch)
     single = engine.probabilities(fmap, meta)[0][0]
     flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities
-    return *_scope_readings(engine, batch, size, statistics), single, flip
+    return *_scope_readings(engine, batch, size, statistics), single, flip, fmap.mean(axis=(0, 1))
 
 
 def _readings(rows, names, groups, dx):

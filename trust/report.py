@@ -67,6 +67,33 @@ def spoil_rows(spoiled):
     return rows
 
 
+def representation_rows(fit):
+    """Each plain distance's `not_a_lesion` counts (representations.py) beside the gate's own."""
+    sources = list(fit.sources)
+    rows = ["| representation | " + " | ".join(sources) + " | non-lesion photos |", "|---" * (len(sources) + 2) + "|"]
+    total = len(fit.non_lesion_verdicts)
+    for name, counts in fit.representations.items():
+        cells = [share(counts["lesions"][s], fit.sources[s]) for s in sources]
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {share(counts['non_lesions'], total)} |")
+    gate = [share(fit.lesion_levels[s]["not_a_lesion"], fit.sources[s]) for s in sources]
+    alone = share(fit.non_lesion_gate_alone["not_a_lesion"], total)
+    rows.append("| the gate: the regression over the mid-level distance and six photo statistics, and the "
+                "natural-image distance with its step (lesion photos as served; non-lesion photos by the gate alone) | "
+                + " | ".join(gate) + f" | {alone} |")
+    return rows
+
+
+def representation_lines(fit):
+    if not fit.representations:
+        return []
+    return ["### Other representations, measured the same way", "",
+            "Each distance alone, under the gate's `not_a_lesion` rule without a step (trust/representations.py): "
+            "the reference is the dermoscopic sources, a photo is not a lesion above the highest distance of any "
+            "lesion photo that chose the threshold, each lesion source is judged without itself, the non-lesion "
+            "photos by all of them. Photos called `not_a_lesion`; Wilson 95% intervals.", "",
+            *representation_rows(fit), ""]
+
+
 def spoil_lines(spoiled):
     if not spoiled:
         return []
@@ -92,7 +119,11 @@ def section(fit, command, measured_on, spoiled=None):
         "scikit-image, scikit-learn and Matplotlib ship and crops of them, charts, and images drawn at run time: "
         "trust/photos.py); `not_a_lesion` is above the highest score of any training lesion photo, "
         "scored both by the final regression and by one fitted without the photo's source (never below even "
-        "odds), or a photo without colour; `unusual` above the 95th percentile of the dermoscopic photos' scores.",
+        "odds), or a photo without colour; `unusual` above the 95th percentile of the dermoscopic photos' scores. "
+        "A photo is also `not_a_lesion` when, in the pooled features of a model that knows natural images "
+        "(ImageNet EfficientNet-Lite0), its mean cosine distance from its 5 nearest dermoscopic lesion photos "
+        "exceeds that of every training lesion photo (a reference photo's taken without itself) plus the largest "
+        "step a source took beyond the others' threshold when left out.",
         "",
         "Measured on photos that chose nothing: each lesion source by a gate fitted without that source "
         "(leave-one-source-out), each non-lesion picture (with the crops made from it) by a gate fitted without it. "
@@ -112,8 +143,10 @@ def section(fit, command, measured_on, spoiled=None):
         "not a lesion.", "",
         f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "
         f"above {thresholds['not_a_lesion']:.3f} (log-odds that the photo is not a skin-lesion close-up), or a mean "
-        f"saturation under {gate['colourless_saturation']} on the pixels not clipped white. No level hides the "
-        "probabilities or the referral.", "",
+        f"saturation under {gate['colourless_saturation']} on the pixels not clipped white"
+        + (f", or a natural-image distance above {thresholds['natural']:.3f}" if "natural" in thresholds else "")
+        + ". No level hides the probabilities or the referral.", "",
+        *representation_lines(fit),
         *spoil_lines(spoiled),
     ]
     for mode, entry in fit.triage.items():

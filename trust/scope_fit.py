@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from Dermal.inference.scope import (LEVELS, allowing_for_quality, gate_features, gate_score, leave_one_out_scores,
-                                    read_scope, reference_from, scope_score)
+                                    natural_distance, read_scope, reference_from, scope_score)
 
 DERMOSCOPIC = ("derm_eval", "derm_heldout")
 UNUSUAL_QUANTILE = 0.95
@@ -42,7 +42,7 @@ def _distances(lesions, reference, sizes):
 
 def fit_regression(lesions, non_lesions, sizes, layers):
     """The gate's arrays (no thresholds yet), and {source: scores of its lesion photos} under them."""
-    reference = [s for s in DERMOSCOPIC if s in lesions] or list(lesions)
+    reference = reference_sources(lesions)
     mean, std, distances = _distances(lesions, reference, sizes)
     lesion_x = {s: gate_features(distances[s], r.photo) for s, r in lesions.items()}
     other_x = gate_features(scope_score(non_lesions.statistics, mean, std, sizes), non_lesions.photo)
@@ -53,7 +53,36 @@ def fit_regression(lesions, non_lesions, sizes, layers):
     gate = {"mean": mean, "std": std, "sizes": list(sizes), "feature_mean": scaler.mean_,
             "feature_scale": scaler.scale_, "weights": regression.coef_[0], "intercept": float(regression.intercept_[0]),
             "layers": list(layers), "colourless_saturation": COLOURLESS_SATURATION, "reference": reference}
+    if all(lesions[s].natural.size for s in lesions):
+        gate["natural_reference"] = np.concatenate([lesions[s].natural for s in reference]).astype(np.float32)
     return gate, {s: gate_score(features, gate) for s, features in lesion_x.items()}
+
+
+def reference_sources(lesions):
+    """The sources whose photos make the reference: the dermoscopic ones present, else every one."""
+    return [s for s in DERMOSCOPIC if s in lesions] or list(lesions)
+
+
+def _highest_natural_distance(lesions, reference):
+    """The highest natural_distance of any lesion photo from the reference photos (a reference photo's without
+    itself)."""
+    rows = np.concatenate([lesions[s].natural for s in reference])
+    highest = float(natural_distance(rows, rows, leave_self_out=True).max())
+    others = [r.natural for s, r in lesions.items() if s not in reference]
+    return max(highest, float(natural_distance(np.concatenate(others), rows).max())) if others else highest
+
+
+def natural_threshold(lesions):
+    """`not_a_lesion` above this natural_distance: the highest of any lesion photo, plus the step a new source took
+    beyond it (each source left out in turn: its farthest photo less the threshold the others set; none if none
+    did). Left out, palms and soles went 0.05 beyond the others: without the step, new sources lose photos."""
+    step = 0.0
+    for held in lesions if len(lesions) > 1 else ():
+        rest = _without(lesions, held)
+        reference = reference_sources(rest)
+        farthest = natural_distance(lesions[held].natural, np.concatenate([rest[s].natural for s in reference])).max()
+        step = max(step, float(farthest) - _highest_natural_distance(rest, reference))
+    return _highest_natural_distance(lesions, reference_sources(lesions)) + step
 
 
 def unseen_source_scores(lesions, non_lesions, sizes, layers):
@@ -71,6 +100,8 @@ def fit_gate(lesions, non_lesions, sizes, layers):
         "unusual": float(np.quantile(np.concatenate([own[s] for s in gate["reference"]]), UNUSUAL_QUANTILE)),
         "not_a_lesion": max(0.0, highest),
     }
+    if "natural_reference" in gate:
+        gate["thresholds"]["natural"] = natural_threshold(lesions)
     return gate
 
 
@@ -82,22 +113,29 @@ def scores(gate, readings):
 
 def levels(gate, readings):
     """The scope level each photo of `readings` is served under `gate` (quality warnings allowed for)."""
-    rows = zip(readings.statistics, readings.photo, readings.warnings, readings.second_statistics,
-               readings.second_photo)
+    rows = zip(readings.statistics, readings.photo, readings.natural, readings.warnings, readings.second_statistics,
+               readings.second_photo, readings.second_natural)
     return np.array([served_level(gate, *row) for row in rows])
 
 
 def gate_levels(gate, readings):
     """The gate's own level of each photo of `readings`, before photo quality is allowed for."""
-    return np.array([read_scope(statistics, photo, gate).level
-                     for statistics, photo in zip(readings.statistics, readings.photo)])
+    return np.array([gate_reading(gate, *row).level
+                     for row in zip(readings.statistics, readings.photo, readings.natural)])
 
 
-def served_level(gate, statistics, photo, warnings, second_statistics, second_photo):
+def gate_reading(gate, statistics, photo, natural):
+    """The ScopeReading of one photo's readings; natural features of size 0 stand for a bundle without them."""
+    return read_scope(statistics, photo, gate, natural if np.size(natural) else None)
+
+
+def served_level(gate, statistics, photo, natural, warnings, second_statistics, second_photo, second_natural):
     """The level the app serves a photo with these readings (trust/readings.py) under `gate`; NaN second-look
     statistics stand for a photo not looked at twice."""
-    again = read_scope(second_statistics, second_photo, gate) if np.isfinite(second_statistics).all() else None
-    return allowing_for_quality(read_scope(statistics, photo, gate), warnings.split(), again).level
+    again = None
+    if np.isfinite(second_statistics).all():
+        again = gate_reading(gate, second_statistics, second_photo, second_natural)
+    return allowing_for_quality(gate_reading(gate, statistics, photo, natural), warnings.split(), again).level
 
 
 def _without(lesions, held):

@@ -8,11 +8,9 @@ come to the bars past which no warning excuses a photo.
 """
 from tqdm import tqdm
 
-from Dermal.inference.scope import read_scope
-
 from .photos import SPOILS, spoiled_photo
 from .readings import read_scope_inputs
-from .scope_fit import served_level
+from .scope_fit import gate_reading, served_level
 
 
 def read_spoiled(items, engine):
@@ -27,8 +25,8 @@ def spoil_figures(gate, readings):
     not_a_lesion as served, the highest vividly green-blue-purple share and the least detail beyond a plane (how
     far they stay from the bars of ScopeReading.unexplained_by_quality)}."""
     return {spoil: {"photos": len(rows),
-                    "warned": sum(SPOILS[spoil][0] in row[2].split() for row in rows) if SPOILS[spoil][0] else None,
-                    "gate_alone": sum(read_scope(row[0], row[1], gate).level == "not_a_lesion" for row in rows),
+                    "warned": sum(SPOILS[spoil][0] in row[3].split() for row in rows) if SPOILS[spoil][0] else None,
+                    "gate_alone": sum(gate_reading(gate, *row[:3]).level == "not_a_lesion" for row in rows),
                     "served": sum(served_level(gate, *row) == "not_a_lesion" for row in rows),
                     "most_unlike_skin": max(float(row[1][7]) for row in rows),
                     "least_detail": min(float(row[1][8]) for row in rows)}

@@ -5,6 +5,7 @@ Layout (written by quantize_model.py):
     head.json, head.npz    the classifier head as ordered layers and their weights (see head.py)
     backbone_<p>.tflite    image -> last convolutional feature map (+ scope statistics), one file per precision
     scope_<p>.npz          the scope gate of that backbone (see scope.py; written by `python -m trust`)
+    natural_int8.tflite    a model that knows natural images, for the scope gate (offline_natural.py), optional
 """
 import hashlib
 import json
@@ -19,6 +20,8 @@ MANIFEST, HEAD_LAYERS, HEAD_WEIGHTS = "manifest.json", "head.json", "head.npz"
 # The scope gate's arrays (scope_<precision>.npz, written by the trust tool): the lesion reference of the
 # backbone statistics, and the regression over distance and colour.
 SCOPE_ARRAYS = ("mean", "std", "feature_mean", "feature_scale", "weights", "intercept")
+# ... and, for a bundle with a natural-image model (manifest key NATURAL), the lesion photos' features in it.
+NATURAL, NATURAL_REFERENCE = "natural", "natural_reference"
 
 
 class BundleError(RuntimeError):
@@ -82,7 +85,8 @@ def check_bundle(directory=None, precision=None):
         precision = choose_precision(manifest, precision)
         backbone = manifest["backbones"][precision]
         gate = backbone.get("scope") or {}
-        for entry in [*manifest["head"].values(), *([gate] if "file" in gate else [])]:
+        natural = [manifest[NATURAL]] if NATURAL in manifest else []
+        for entry in [*manifest["head"].values(), *([gate] if "file" in gate else []), *natural]:
             _verified(directory, entry)
         return manifest, precision, _verified(directory, backbone)
     except (KeyError, TypeError) as exc:
@@ -109,6 +113,11 @@ def scope_entry(manifest, precision):
     return (backbones.get(precision) or backbones.get(manifest.get("default_precision")) or {}).get("scope")
 
 
+def natural_model_path(directory, manifest):
+    """The checked path of the bundle's natural-image model, or None if it has none."""
+    return _verified(directory, manifest[NATURAL]) if NATURAL in manifest else None
+
+
 def load_scope_reference(directory, manifest, precision):
     """The scope gate of one backbone (scope.py): its reference, regression and thresholds, or None if it has none."""
     import numpy as np
@@ -121,7 +130,10 @@ def load_scope_reference(directory, manifest, precision):
     path = _verified(directory, entry)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            gate = {name: archive[name] for name in SCOPE_ARRAYS}
+            gate = {name: archive[name] for name in (*SCOPE_ARRAYS, NATURAL_REFERENCE) if name in archive.files}
+        missing = set(SCOPE_ARRAYS) - set(gate)
+        if missing:
+            raise ValueError(f"it lacks {', '.join(sorted(missing))}")
         if gate["weights"].shape != (GATE_FEATURES,):
             raise ValueError(f"its regression reads {gate['weights'].size} features, "
                              f"this code computes {GATE_FEATURES}")

@@ -18,8 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .bundle import BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference
+from .bundle import (BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference,
+                     natural_model_path)
 from .head import NumpyHead, gradcam as numpy_gradcam
+from .natural import NaturalImageModel
 from .scope import ScopeReading, photo_statistics, read_scope
 from .switches import engine_name, thread_count
 
@@ -33,16 +35,23 @@ class Analysis(NamedTuple):
 
 
 class _Engine:
-    """What both engines share: the bundle's scope gate and how a photo is read with it."""
+    """What both engines share: the bundle's scope gate, its natural-image model, and how a photo is read with them.
+    The natural-image model is loaded even without the gate: the trust tool reads its features to fit one."""
 
     def __init__(self, directory, manifest, precision, with_gate=True):
         self.manifest, self.precision = manifest, precision
         self.scope = load_scope_reference(directory, manifest, precision) if with_gate else None
+        natural = natural_model_path(directory, manifest)
+        self.natural = NaturalImageModel(natural, thread_count()) if natural else None
+
+    def natural_features(self, image):
+        """The natural-image model's pooled features of a (1, h, w, 3) batch, or None without that model."""
+        return None if self.natural is None else self.natural.features(image)
 
     def read_scope(self, statistics, image):
         if self.scope is None or statistics is None:
             return None
-        return read_scope(statistics, photo_statistics(image), self.scope)
+        return read_scope(statistics, photo_statistics(image), self.scope, self.natural_features(image))
 
 
 class LiteRTEngine(_Engine):

@@ -1,6 +1,6 @@
 """Is this a close-up of a skin lesion, and is it like the photos the model learnt from? A graded verdict.
 
-Two measurements of the photo feed one score:
+Two measurements of the photo feed one score, and a third can overrule it:
 - its distance from dermoscopic lesion photos: the root-mean-square z-distance of a few mid-level backbone
   layers' per-channel means and standard deviations (Xception's block3_pool, block4_pool and
   block7_sepconv3_act for sklesion) from a reference set of lesion photos, averaged over the layers. These
@@ -14,6 +14,10 @@ tool), turns them into one score: the log-odds that the photo is not a skin-lesi
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
 the answer is shown with a warning; above `not_a_lesion`, or with no colour at all in the pixels not clipped
 white (every lesion photo seen has a mean saturation above 0.06 there), it does not look like a skin lesion.
+The third: a model that knows natural images (ImageNet EfficientNet-Lite0, natural.py) sees cats, coffee cups and
+microscopy far from lesion photos where the skin-lesion backbone does not. A photo whose pooled features are
+farther from their NEIGHBOURS nearest dermoscopic lesion photos (cosine) than any lesion photo of four sources,
+plus the step a source new to the others took beyond them, is not a lesion whatever its score (natural_distance).
 Photo quality is allowed for (allowing_for_quality): a photo is `not_a_lesion` only if it still is at a second
 look (one more backbone run, made only then): brightened if it is dim, and then no nearer a lesion; colour-balanced
 otherwise, which undoes a white-balance cast. A too-bright or blurry one with colour is at most unusual; unless no
@@ -47,6 +51,7 @@ DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again br
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
 LESION_MEAN_COLOUR = np.array([183.7, 140.6, 135.0])  # mean RGB of the 153 dermoscopic photos' model inputs
 GATE_FEATURES = 7   # gate_features: the distance and the first six photo statistics
+NEIGHBOURS = 5      # natural_distance: nearest lesion photos averaged
 EDGE_STEP = 40 / 255  # a grey-level step this sharp between neighbouring pixels is an edge
 
 
@@ -57,6 +62,7 @@ class ScopeReading(NamedTuple):
     colourless: bool    # no colour to speak of: not a photo this model can read
     unexplained_by_quality: bool  # no badly taken lesion photo looks like it (allowing_for_quality)
     dim: bool           # darker than any lesion photo seen: its second look is brightened
+    natural: float = float("nan")  # natural_distance from the dermoscopic photos (NaN: no natural-image model)
 
 
 def scope_score(statistics, mean, std, sizes):
@@ -140,8 +146,24 @@ def gate_score(features, gate):
     return z @ gate["weights"] + float(gate["intercept"])
 
 
-def level_of(score, colourless, thresholds):
-    if colourless or score > thresholds["not_a_lesion"]:
+def natural_distance(features, reference, leave_self_out=False):
+    """1 minus the mean cosine similarity of each row of `features` (n, d) to its NEIGHBOURS nearest `reference`
+    rows; with leave_self_out the features are the reference rows and none is its own neighbour."""
+    def unit_rows(x):
+        x = np.asarray(x, np.float64)
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    similarity = unit_rows(features) @ unit_rows(reference).T
+    if leave_self_out:
+        np.fill_diagonal(similarity, -np.inf)
+    neighbours = min(NEIGHBOURS, similarity.shape[1] - int(leave_self_out))
+    return 1 - np.sort(similarity, axis=1)[:, -neighbours:].mean(axis=1)
+
+
+def level_of(score, colourless, thresholds, natural=float("nan")):
+    """The level of a gate score; a photo without colour, or farther from the lesion photos in what the natural-image
+    model sees than any lesion photo that chose the threshold, is not a lesion whatever its score."""
+    if colourless or score > thresholds["not_a_lesion"] or natural > thresholds.get("natural", np.inf):
         return "not_a_lesion"
     return "unusual" if score > thresholds["unusual"] else "lesion"
 
@@ -200,11 +222,15 @@ def allowing_for_quality(reading, warning_codes, second_reading=None):
     return reading._replace(level="unusual") if explaining else reading
 
 
-def read_scope(statistics, photo, gate):
-    """The ScopeReading of one photo from its backbone statistics (1-D) and photo_statistics."""
+def read_scope(statistics, photo, gate, natural_features=None):
+    """The ScopeReading of one photo from its backbone statistics (1-D), photo_statistics and, when the bundle has
+    a natural-image model, its pooled features (1-D)."""
     distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
     score = float(gate_score(gate_features(distance, photo), gate))
     colourless = bool(photo[6] < gate["colourless_saturation"])
     unexplained = bool(photo[7] > UNLIKE_SKIN_SHARE or photo[8] < FEATURELESS_DETAIL)
-    return ScopeReading(level_of(score, colourless, gate["thresholds"]), score, distance, colourless, unexplained,
-                        bool(photo[9] < DIM_GREY_LEVEL))
+    natural = float("nan")
+    if natural_features is not None and "natural_reference" in gate:
+        natural = float(natural_distance(np.asarray(natural_features)[None], gate["natural_reference"])[0])
+    return ScopeReading(level_of(score, colourless, gate["thresholds"], natural), score, distance, colourless,
+                        unexplained, bool(photo[9] < DIM_GREY_LEVEL), natural)

@@ -50,6 +50,10 @@ def test_it_fits_writes_the_gate_and_reports(two_sources, tmp_path):
     assert text.startswith("# Evaluation\n\nheld-out section") and "## Scope and referral" in text
     assert "| derm_heldout | 16 |" in text and f"| non-lesion photos | {len(non_lesion_photos())} |" in text
     assert "### Badly taken lesion photos" in text and "| blurred, 6 px | 32 |" in text
+    assert "### Other representations, measured the same way" in text
+    assert "| skin-lesion backbone, pooled final features: 5-nearest-neighbour cosine distance (the issue's " in text
+    assert "| natural-image model (ImageNet), pooled features: 5-nearest-neighbour cosine distance" in text
+    assert "natural_reference" in gate and 0 < gate["thresholds"]["natural"] < 1
 
 
 def test_without_labelled_photos_it_says_where_it_looked(tmp_path):

@@ -3,7 +3,7 @@ structure is known (lesion sources near one another, non-lesion photos far, colo
 import numpy as np
 import pytest
 
-from Dermal.inference.scope import LEVELS, gate_features, gate_score, read_scope
+from Dermal.inference.scope import LEVELS, gate_features, gate_score, natural_distance, read_scope
 from trust import scope_fit
 from trust.readings import Readings
 
@@ -17,9 +17,9 @@ def readings(n, centre, photo, spread=0.1, groups=None):
     # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim
     photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0)]
     names = np.array([f"p{i}" for i in range(n)])
-    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos,
+    return Readings(names, np.array(groups) if groups is not None else names, statistics, photos, np.zeros((n, 0)),
                     np.full(n, "", dtype=object), np.full_like(statistics, np.nan), np.full_like(photos, np.nan),
-                    np.zeros((n, 7)), np.zeros((n, 7)), np.array(["nv"] * n))
+                    np.zeros((n, 0)), np.zeros((n, 7)), np.zeros((n, 7)), np.zeros((n, 8)), np.array(["nv"] * n))
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,58 @@ def test_gate_score_is_the_regression_on_standardised_features(sets):
     features = gate_features(np.array([1.5]), np.array([[0.5, 0.2, 0.1, 0.2, 0.1, 0.05]]))
     expected = ((features - gate["feature_mean"]) / gate["feature_scale"]) @ gate["weights"] + gate["intercept"]
     assert gate_score(features, gate) == pytest.approx(expected)
+
+
+def with_natural(readings_, direction, spread):
+    """The readings with natural-image features spread around `direction`."""
+    natural = np.abs(np.asarray(direction, np.float64) + rng.normal(0, spread, (len(readings_), len(direction))))
+    return Readings(**{**vars(readings_), "natural": natural, "second_natural": natural.copy()})
+
+
+@pytest.fixture(scope="module")
+def natural_sets(sets):
+    """Lesion sources whose natural-image features differ a little (the phone photos most), non-lesion photos
+    whose backbone statistics look like lesions' but whose natural-image features do not (a cat, a coffee cup)."""
+    lesions, others = sets
+    lesions = {"derm_eval": with_natural(lesions["derm_eval"], (1, 1, 1, 1, 0, 0, 0, 0), 0.2),
+               "derm_heldout": with_natural(lesions["derm_heldout"], (1, 1, 1, 1, 0, 0, 0, 0), 0.2),
+               "phone": with_natural(lesions["phone"], (1, 1, 0.5, 0.5, 0.5, 0, 0, 0), 0.2)}
+    lookalikes = readings(12, 1.05, (0.9, 0.3, 0.2, 0.3, 0.0, 0.01))
+    far = (0, 0, 0, 0, 1, 1, 1, 1)
+    return lesions, with_natural(others, far, 0.2), with_natural(lookalikes, far, 0.2)
+
+
+def test_the_gate_keeps_the_dermoscopic_photos_natural_features_as_its_reference(natural_sets):
+    lesions, others, _ = natural_sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    assert np.allclose(gate["natural_reference"],
+                       np.concatenate([lesions["derm_eval"].natural, lesions["derm_heldout"].natural]))
+    assert "natural_reference" not in scope_fit.fit_gate(*without_natural(lesions, others), SIZES, LAYERS)
+
+
+def without_natural(lesions, *others):
+    empty = lambda r: Readings(**{**vars(r), "natural": np.zeros((len(r), 0)), "second_natural": np.zeros((len(r), 0))})
+    return {s: empty(r) for s, r in lesions.items()}, *map(empty, others)
+
+
+def test_the_natural_threshold_carries_the_step_a_new_source_took(natural_sets):
+    lesions = natural_sets[0]
+    threshold = scope_fit.natural_threshold(lesions)
+    reference = np.concatenate([lesions["derm_eval"].natural, lesions["derm_heldout"].natural])
+    farthest_phone = natural_distance(lesions["phone"].natural, reference).max()
+    assert threshold > farthest_phone   # no training photo is above it...
+    without_phone = scope_fit.natural_threshold({s: lesions[s] for s in ("derm_eval", "derm_heldout")})
+    assert farthest_phone > without_phone  # ... and the phone photos, unseen, would have been: hence the step
+    assert threshold >= farthest_phone + (farthest_phone - without_phone) - 1e-9
+
+
+def test_photos_that_look_like_lesions_to_the_backbone_but_not_to_the_natural_image_model_are_not_lesions(
+        natural_sets):
+    lesions, others, lookalikes = natural_sets
+    blind_lesions, blind_others, blind_lookalikes = without_natural(lesions, others, lookalikes)
+    blind = scope_fit.fit_gate(blind_lesions, blind_others, SIZES, LAYERS)
+    assert "not_a_lesion" not in scope_fit.levels(blind, blind_lookalikes)
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    assert list(scope_fit.levels(gate, lookalikes)) == ["not_a_lesion"] * 12
+    for source, readings_ in lesions.items():
+        assert "not_a_lesion" not in scope_fit.levels(gate, readings_), source

@@ -148,3 +148,17 @@ def test_truncated_scope_reference_is_detected(bundle_copy, manifest):
     scope.write_bytes(scope.read_bytes()[:100])
     with pytest.raises(BundleError, match="truncated or replaced"):
         bundle.check_bundle(bundle_copy)
+
+
+def test_committed_bundle_has_a_natural_image_model_and_its_lesion_reference(manifest):
+    assert bundle.natural_model_path(bundle.DEFAULT_BUNDLE_DIR, manifest).name == "natural_int8.tflite"
+    gate = bundle.load_scope_reference(bundle.DEFAULT_BUNDLE_DIR, manifest, "int8")
+    assert gate["natural_reference"].shape == (153, manifest["natural"]["features"])  # derm_eval + derm_heldout
+    assert 0 < gate["thresholds"]["natural"] < 1
+
+
+def test_truncated_natural_image_model_is_detected(bundle_copy):
+    natural = bundle_copy / "natural_int8.tflite"
+    natural.write_bytes(natural.read_bytes()[:1000])
+    with pytest.raises(BundleError, match="natural_int8.tflite does not match"):
+        bundle.check_bundle(bundle_copy)

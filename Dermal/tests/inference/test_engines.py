@@ -74,6 +74,23 @@ def test_corrupt_backbone_is_a_bundle_error_not_a_crash(fresh_engine, tmp_path):
 
 
 
+def test_a_damaged_natural_image_model_is_a_bundle_error_not_a_crash(fresh_engine, tmp_path):
+    import json
+    import shutil
+
+    from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, sha256_of
+
+    shutil.copytree(DEFAULT_BUNDLE_DIR, tmp_path / "b")
+    natural = tmp_path / "b" / "natural_int8.tflite"
+    natural.write_bytes(b"\0" * 100)
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    manifest["natural"].update(bytes=100, sha256=sha256_of(natural))  # passes the checks, then fails to load
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    fresh_engine.setenv("DERMAL_BUNDLE_DIR", str(tmp_path / "b"))
+    with pytest.raises(BundleError, match="natural_int8.tflite"):
+        engines.get_engine()
+
+
 def readings_of(engine, jpeg):
     """(scope_reading alone, the reading analyse gives) of a photo: the second look at a photo relies on both
     being the same gate reading."""
@@ -94,3 +111,17 @@ def test_keras_scope_reading_alone_is_its_analysis_reading(lesion_jpeg, fresh_en
     fresh_engine.setenv("DERMAL_ENGINE", "keras")
     alone, analysed = readings_of(engines.get_engine(), lesion_jpeg)
     assert alone is not None and alone == analysed
+
+
+def test_a_cat_is_far_from_the_lesion_photos_for_the_natural_image_model_and_a_lesion_is_near(lesion_jpeg):
+    """The real bundle on real photos: scikit-image's cat (which the skin-lesion backbone alone takes for a lesion
+    photo) is not a lesion by its natural-image distance; a committed dermoscopic melanoma is near the lesions."""
+    from trust.photos import skimage_photos
+
+    engine = engines.get_engine()
+    limit = engine.scope["thresholds"]["natural"]
+    cat = next(photo for photo in skimage_photos() if photo.name == "cat")
+    far, _ = readings_of(engine, cat.jpeg)
+    near, _ = readings_of(engine, lesion_jpeg)
+    assert far.natural > limit and far.level == "not_a_lesion"
+    assert near.natural < limit and near.level != "not_a_lesion"

@@ -12,8 +12,8 @@ from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
 from Dermal.inference.quality import GREY
 from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NORMAL_GREY_LEVEL, ScopeReading,
                                     allowing_for_quality, brightened, leave_one_out_scores, level_of,
-                                    LESION_MEAN_COLOUR, grey_level, needs_second_look, photo_statistics,
-                                    read_scope, reference_from, scope_score, second_look)
+                                    LESION_MEAN_COLOUR, grey_level, natural_distance, needs_second_look,
+                                    photo_statistics, read_scope, reference_from, scope_score, second_look)
 from trust.photos import SPOILS, generated_photos, skimage_photos, spoiled_photo
 
 rng = np.random.default_rng(5)
@@ -41,6 +41,34 @@ def test_levels_follow_the_two_thresholds_and_no_colour_means_not_a_lesion():
     assert [level_of(s, False, THRESHOLDS) for s in (-2.0, -1.0, 0.5, 2.0, 2.1)] == \
         ["lesion", "lesion", "unusual", "unusual", "not_a_lesion"]
     assert level_of(-5.0, True, THRESHOLDS) == "not_a_lesion"
+
+
+def test_a_photo_among_the_reference_is_near_and_one_at_right_angles_is_far():
+    reference = np.eye(3)[[0, 0, 0, 0, 1, 1]] * [[1], [2], [3], [4], [1], [1]]
+    assert natural_distance([[7.0, 0, 0]], reference) == pytest.approx([0.2])  # 4 of its 5 nearest parallel
+    assert natural_distance([[0, 0, 1.0]], reference) == pytest.approx([1.0])
+
+
+def test_leaving_itself_out_a_reference_photo_is_not_its_own_neighbour():
+    reference = np.array([[1.0, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1], [0, 1]])
+    within = natural_distance(reference, reference, leave_self_out=True)
+    assert within[0] == pytest.approx(0.8)   # one twin left among its five nearest, the other four at right angles
+    assert within[2] == pytest.approx(0.2)   # four twins left: the fifth nearest is at right angles
+    assert natural_distance(reference[:1], reference)[0] == pytest.approx(0.6)
+    assert natural_distance(np.eye(3), np.eye(3), leave_self_out=True) == pytest.approx([1.0] * 3)  # fewer than 5
+
+
+def test_a_photo_farther_from_the_lesion_photos_than_the_natural_threshold_is_not_a_lesion_whatever_its_score():
+    thresholds = {**THRESHOLDS, "natural": 0.5}
+    assert level_of(-5.0, False, thresholds, natural=0.6) == "not_a_lesion"
+    assert level_of(-5.0, False, thresholds, natural=0.4) == "lesion"
+    assert level_of(-5.0, False, THRESHOLDS, natural=0.9) == "lesion"  # a gate fitted without the model
+    gate = {**GATE, "thresholds": thresholds, "natural_reference": np.eye(4)[[0, 0, 0, 0, 0, 1]]}
+    photo = photo_statistics(np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3)))
+    near, far = (read_scope(np.zeros(5), photo, gate, features) for features in (np.eye(4)[0], np.eye(4)[3]))
+    assert (near.level, near.natural) == ("lesion", pytest.approx(0.0))
+    assert (far.level, far.natural) == ("not_a_lesion", pytest.approx(1.0))
+    assert np.isnan(read_scope(np.zeros(5), photo, gate).natural)  # an engine without the model
 
 
 def test_photo_statistics_tell_grey_from_skin():

@@ -45,6 +45,8 @@ def test_api_says_what_it_knows_and_what_it_does_not(client, fixture_items):
     assert body["out_of_scope"] is False and body["scope"] == expected.scope != "not_a_lesion"
     assert body["scope_score"] == pytest.approx(expected.scope_score)
     assert body["scope_thresholds"]["unusual"] < body["scope_thresholds"]["not_a_lesion"]
+    assert body["scope_natural_distance"] == pytest.approx(expected.scope_natural_distance)
+    assert body["scope_natural_distance"] < body["scope_thresholds"]["natural"]
     assert body["warnings"] == []
     assert body["referral"] is True and body["referral"] == expected.referral
     assert body["triage"] == expected.triage
@@ -219,6 +221,16 @@ def test_a_real_non_lesion_photo_is_said_to_be_one_first(client, name):
     assert element_text(html, "out-of-scope").startswith("This photo does not look like a close-up of a skin lesion")
     assert html.index('id="out-of-scope"') < html.index('id="diagnosis"')
     assert list(Analysis.objects.values_list("out_of_scope", flat=True)) == [True, True]
+
+
+def test_a_cat_is_not_a_lesion_by_what_a_natural_image_model_sees_and_the_page_says_so(client):
+    """The skin-lesion backbone and the photo statistics alone score the cat below `not_a_lesion`."""
+    body = submit_to_api(client, NON_LESION_PHOTOS["cat"](), gradcam="false").response.json()
+    assert (body["scope"], body["out_of_scope"]) == ("not_a_lesion", True)
+    assert body["scope_score"] < body["scope_thresholds"]["not_a_lesion"]
+    assert body["scope_natural_distance"] > body["scope_thresholds"]["natural"]
+    html = html_of(submit_to_page(client, NON_LESION_PHOTOS["cat"](), gradcam=False))
+    assert "To a model that knows everyday pictures (ImageNet), this photo is" in element_text(html, "out-of-scope")
 
 
 def test_a_real_non_lesion_photo_with_a_high_malignant_probability_keeps_its_referral(client):
