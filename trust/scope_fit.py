@@ -7,7 +7,10 @@ Which photos choose what:
 - the `not_a_lesion` threshold: the highest score of any training lesion photo, scored both by the final
   regression and by one fitted without the photo's source (what a source the gate never saw looks like; the
   in-sample maximum alone let one phone photo of 33 through when that source was left out), never below even
-  odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores.
+  odds; the `unusual` threshold: the 95th percentile of the dermoscopic photos' scores;
+- the natural-image reference: the dermoscopic photos' features in the natural-image model; its threshold: the
+  highest natural distance of any lesion photo, plus the step a source left out took beyond the others
+  (natural_threshold).
 Figures come from leave-one-source-out (each lesion source measured by a gate fitted without it) and, for the
 non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
 a photo with some colour being `not_a_lesion` only if it is still not one at a second look (brightened if dim, and
