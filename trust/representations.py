@@ -12,7 +12,7 @@ import numpy as np
 
 from Dermal.inference.scope import NEIGHBOURS, leave_one_out_scores, natural_distance, reference_from, scope_score
 
-from .scope_fit import reference_sources
+from .scope_fit import farthest, reference_distances
 
 
 def mid_level_distance(sizes):
@@ -24,21 +24,10 @@ def mid_level_distance(sizes):
     return distance
 
 
-def lesion_distances(lesions, field, distance):
-    """(the reference rows, {source: its photos' distances}) of the Readings `field`, reference members left out."""
-    chosen = reference_sources(lesions)
-    reference = np.concatenate([getattr(lesions[s], field) for s in chosen])
-    bounds = np.cumsum([len(lesions[s]) for s in chosen])[:-1]
-    found = dict(zip(chosen, np.split(distance(reference, reference, leave_self_out=True), bounds)))
-    return reference, {s: found[s] if s in found else distance(getattr(r, field), reference)
-                       for s, r in lesions.items()}
-
-
 def photos_above(readings, lesions, field, distance):
     """How many photos of `readings` are farther than every photo of `lesions` (the not_a_lesion rule)."""
-    reference, found = lesion_distances(lesions, field, distance)
-    highest = max(float(np.max(scores)) for scores in found.values())
-    return int(np.sum(distance(getattr(readings, field), reference) > highest))
+    reference, found = reference_distances(lesions, field, distance)
+    return int(np.sum(distance(getattr(readings, field), reference) > farthest(found)))
 
 
 def not_a_lesion_counts(lesions, non_lesions, field, distance):

@@ -66,13 +66,20 @@ def reference_sources(lesions):
     return [s for s in DERMOSCOPIC if s in lesions] or list(lesions)
 
 
-def _highest_natural_distance(lesions, reference):
-    """The highest natural_distance of any lesion photo from the reference photos (a reference photo's without
-    itself)."""
-    rows = np.concatenate([lesions[s].natural for s in reference])
-    highest = float(natural_distance(rows, rows, leave_self_out=True).max())
-    others = [r.natural for s, r in lesions.items() if s not in reference]
-    return max(highest, float(natural_distance(np.concatenate(others), rows).max())) if others else highest
+def reference_distances(lesions, field, distance):
+    """(the reference rows, {source: its photos' distances from them}) of the Readings `field` under `distance`
+    (scope.natural_distance, or one called as it is): a reference photo's taken without itself."""
+    chosen = reference_sources(lesions)
+    reference = np.concatenate([getattr(lesions[s], field) for s in chosen])
+    bounds = np.cumsum([len(lesions[s]) for s in chosen])[:-1]
+    found = dict(zip(chosen, np.split(distance(reference, reference, leave_self_out=True), bounds)))
+    return reference, {s: found[s] if s in found else distance(getattr(r, field), reference)
+                       for s, r in lesions.items()}
+
+
+def farthest(found):
+    """The highest distance in {source: distances}."""
+    return max(float(np.max(distances)) for distances in found.values())
 
 
 def natural_threshold(lesions):
@@ -81,11 +88,9 @@ def natural_threshold(lesions):
     did). Left out, palms and soles went 0.05 beyond the others: without the step, new sources lose photos."""
     step = 0.0
     for held in lesions if len(lesions) > 1 else ():
-        rest = _without(lesions, held)
-        reference = reference_sources(rest)
-        farthest = natural_distance(lesions[held].natural, np.concatenate([rest[s].natural for s in reference])).max()
-        step = max(step, float(farthest) - _highest_natural_distance(rest, reference))
-    return _highest_natural_distance(lesions, reference_sources(lesions)) + step
+        reference, found = reference_distances(_without(lesions, held), "natural", natural_distance)
+        step = max(step, float(natural_distance(lesions[held].natural, reference).max()) - farthest(found))
+    return farthest(reference_distances(lesions, "natural", natural_distance)[1]) + step
 
 
 def unseen_source_scores(lesions, non_lesions, sizes, layers):

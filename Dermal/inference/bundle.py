@@ -130,10 +130,7 @@ def load_scope_reference(directory, manifest, precision):
     path = _verified(directory, entry)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            gate = {name: archive[name] for name in (*SCOPE_ARRAYS, NATURAL_REFERENCE) if name in archive.files}
-        missing = set(SCOPE_ARRAYS) - set(gate)
-        if missing:
-            raise ValueError(f"it lacks {', '.join(sorted(missing))}")
+            gate = {name: archive[name] for name in (*SCOPE_ARRAYS, *{NATURAL_REFERENCE} & set(archive.files))}
         if gate["weights"].shape != (GATE_FEATURES,):
             raise ValueError(f"its regression reads {gate['weights'].size} features, "
                              f"this code computes {GATE_FEATURES}")

@@ -51,7 +51,8 @@ class _Engine:
     def read_scope(self, statistics, image):
         if self.scope is None or statistics is None:
             return None
-        return read_scope(statistics, photo_statistics(image), self.scope, self.natural_features(image))
+        natural = self.natural_features(image) if "natural_reference" in self.scope else None  # else unused
+        return read_scope(statistics, photo_statistics(image), self.scope, natural)
 
 
 class LiteRTEngine(_Engine):
