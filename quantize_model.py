@@ -185,7 +185,7 @@ def validate(engine, samples, keras_probs, codes):
 def fit_trust(out, manifest, precision, sources):
     """The scope gate and the referral thresholds of one backbone, fitted on `sources` (see trust/)."""
     engine = LiteRTEngine(out, manifest, precision, out / manifest["backbones"][precision]["file"], threads=2)
-    write_fit(out, engine, fit_all(*read_sets(engine, sources), engine))
+    write_fit(out, engine, fit_all(*read_sets(engine, sources), engine=engine))
 
 
 def trust_sources(args):

@@ -15,7 +15,7 @@ from .inference.calibration import override_entry
 from .inference.engines import get_engine
 from .inference.imaging import ImageError
 from .inference.quality import photo_warnings
-from .inference.scope import allowing_for_quality, needs_second_look, second_look
+from .inference.scope import allowing_for_quality, needs_second_look, not_a_lesion_reasons, second_look
 from .inference.switches import flip_average_enabled, gradcam_enabled, model_loaded
 from .inference.triage import needs_referral
 
@@ -38,6 +38,7 @@ class PredictionResult:
     scope_score: float | None     # log-odds that the photo is not a skin-lesion close-up
     scope_thresholds: dict | None  # {"unusual": ..., "not_a_lesion": ...} on that score, and "natural" on the next
     scope_natural_distance: float | None  # from lesion photos, to a natural-image model (scope.natural_distance)
+    scope_reasons: list | None    # why a not_a_lesion photo is one (scope.not_a_lesion_reasons); [] at other levels
     out_of_scope: bool | None     # scope == "not_a_lesion"; nothing is withheld for it
     engine: str
     precision: str
@@ -136,6 +137,7 @@ def _result(manifest, engine, probs, scope, *, flip_average, **rest):
         scope_score=scope and scope.score,
         scope_thresholds=scope and dict(engine.scope["thresholds"]),
         scope_natural_distance=scope.natural if scope and math.isfinite(scope.natural) else None,
+        scope_reasons=scope and not_a_lesion_reasons(scope, engine.scope["thresholds"]),
         out_of_scope=scope and scope.level == "not_a_lesion",
         engine=engine.name,
         precision=engine.precision,

@@ -34,7 +34,7 @@ def main(argv=None):
                  "(DERMAI_DATA_ROOT moves them)")
     engine = build_engine(with_gate=False)
     sources = {name: lesion_items(name) for name in available_sources()}
-    fit = fit_all(*read_sets(engine, sources), engine)
+    fit = fit_all(*read_sets(engine, sources), engine=engine)
     spoiled = spoil_figures(fit.gate, read_spoiled([item for items in sources.values() for item in items], engine))
     text = section(fit, COMMAND, time.strftime("%Y-%m-%d", time.gmtime()) + f", {engine.precision} backbone", spoiled)
     print(text)

@@ -17,32 +17,38 @@ class Fit:
     non_lesion_levels: dict      # level counts of the non-lesion photos, each left out of its gate
     non_lesion_verdicts: dict    # photo name -> level
     non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, quality not allowed for
+    fresh_verdicts: dict         # photo name -> level of the photos made after the rules (photos.fresh_photos)
     score_auc: dict = field(default_factory=dict)  # mode -> source -> triage score -> AUC and interval
     sources: dict = field(default_factory=dict)    # source -> number of photos
     representations: dict = field(default_factory=dict)  # representations.compare
 
 
 def read_sets(engine=None, sources=None):
-    """({source: Readings} of the labelled lesion sets present (or `sources`: {name: items}), non-lesion Readings)."""
+    """({source: Readings} of the labelled lesion sets present (or `sources`: {name: items}), non-lesion Readings,
+    Readings of the non-lesion photos made after the rules)."""
     sources = sources or {name: photos.lesion_items(name) for name in photos.available_sources()}
     lesions = {name: read_labelled(items, name, engine) for name, items in sources.items()}
-    return lesions, read_photos(photos.non_lesion_photos(), "non-lesion photos", engine)
+    return (lesions, read_photos(photos.non_lesion_photos(), "non-lesion photos", engine),
+            read_photos(photos.fresh_photos(), "fresh non-lesion photos", engine))
 
 
-def fit_all(lesions, non_lesions, engine=None):
+def fit_all(lesions, non_lesions, fresh, engine=None):
+    """Fit on the lesion and non-lesion Readings; the `fresh` non-lesion Readings only measure the fitted gate."""
     engine = engine or get_engine()
     layout = scope_entry(engine.manifest, engine.precision)
     layers, sizes = layout["layers"], layout["sizes"]
     classes = engine.manifest["classes"]
     positive = {s: referral_fit.positives(r, classes) for s, r in lesions.items()}
     non_lesion_levels, verdicts, gate_alone = scope_fit.leave_one_picture_out(lesions, non_lesions, sizes, layers)
+    gate = scope_fit.fit_gate(lesions, non_lesions, sizes, layers)
     return Fit(
-        gate=scope_fit.fit_gate(lesions, non_lesions, sizes, layers),
+        gate=gate,
         triage=referral_fit.fit_triage(lesions, classes),
         lesion_levels=scope_fit.leave_one_source_out(lesions, non_lesions, sizes, layers) if len(lesions) > 1 else {},
         non_lesion_levels=non_lesion_levels,
         non_lesion_verdicts=verdicts,
         non_lesion_gate_alone=gate_alone,
+        fresh_verdicts=dict(zip(fresh.names, scope_fit.levels(gate, fresh))),
         score_auc={mode: referral_fit.score_comparison(
             {s: referral_fit.triage_scores(getattr(r, field), classes) for s, r in lesions.items()}, positive)
             for mode, field in referral_fit.MODES.items()},

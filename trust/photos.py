@@ -4,6 +4,7 @@ Non-lesion photos are never committed: the sample images that scikit-image, scik
 (objects, animals, people, a flower, a temple, documents, microscopy, astronomy, textures) and, for each colour
 photo, two crops; charts drawn with Matplotlib; and images drawn here (noise, gradients, flat colours, text
 pages, shapes, stripes, a landscape). Each is JPEG-encoded as an upload would be.
+A second set (fresh_photos) was made after the gate's rules were last changed, and only ever measures them.
 """
 import io
 from dataclasses import dataclass
@@ -201,3 +202,35 @@ def generated_photos(seed=0):
 
 def non_lesion_photos():
     return skimage_photos() + library_photos() + chart_photos() + generated_photos()
+
+
+# The families generated_photos and chart_photos draw at random, drawn again with fresh_photos' seed.
+REDRAWN = ("uniform noise", "gaussian noise", "grey noise", "text page", "text page 2", "shapes", "shapes 2",
+           "shapes 3", "line chart", "bar chart", "pie chart", "scatter plot")
+
+
+def _sticky_note(rng, size=400):
+    image = Image.new("RGB", (size, size), (250, 230, 90))
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=28)
+    for y in range(40, size - 60, 50):
+        draw.text((30, y), " ".join(rng.choice(["call", "clinic", "at", "9", "buy", "milk", "Monday"], 3)),
+                  fill=(30, 30, 120), font=font)
+    return image
+
+
+def fresh_photos(seed=7):
+    """Non-lesion photos made after the gate's rules were fixed (2026-11-29), never used to fit, choose or design
+    anything: new draws of the random families above, and kinds not drawn above (salt-and-pepper noise, smooth
+    colour clouds, a sticky note, scikit-image's binary blobs)."""
+    import skimage.data
+
+    rng = np.random.default_rng(seed)
+    redrawn = [p for p in generated_photos(seed) + chart_photos(seed) if p.name in REDRAWN]
+    dots = rng.random((512, 512, 1))
+    new = [("salt and pepper noise", np.where(dots < 0.1, 0, np.where(dots > 0.9, 255, 128)).repeat(3, axis=2)),
+           ("colour clouds", Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).resize((512, 512),
+                                                                                                   Image.BICUBIC)),
+           ("sticky note", _sticky_note(rng)),
+           ("binary blobs", skimage.data.binary_blobs(512, rng=seed).astype(np.uint8) * 255)]
+    return ([Photo(f"{p.name} (seed {seed})", "fresh", f"{p.name} (seed {seed})", p.jpeg) for p in redrawn]
+            + [Photo(name, "fresh", name, _jpeg(np.asarray(image))) for name, image in new])

@@ -22,11 +22,11 @@ class Readings:
     names: np.ndarray        # (n,) image ids or photo names
     groups: np.ndarray       # (n,) photos of one group are left out together in cross-validation
     statistics: np.ndarray   # (n, d) the backbone's scope statistics
-    photo: np.ndarray        # (n, 10) scope.photo_statistics
+    photo: np.ndarray        # (n, 11) scope.photo_statistics
     natural: np.ndarray      # (n, c) the natural-image model's features ((n, 0) without that model)
     warnings: np.ndarray     # (n,) the photo's quality warning codes, space-separated (scope.allowing_for_quality)
     second_statistics: np.ndarray  # (n, d) of the photo at its second look (scope.second_look)
-    second_photo: np.ndarray       # (n, 10) likewise
+    second_photo: np.ndarray       # (n, 11) likewise
     second_natural: np.ndarray     # (n, c) likewise
     single: np.ndarray       # (n, classes) probabilities, one pass
     flip: np.ndarray         # (n, classes) probabilities, flip averaging

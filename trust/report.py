@@ -3,8 +3,9 @@ import re
 from pathlib import Path
 
 from Dermal.inference.evaluation import wilson_interval
-from Dermal.inference.scope import FEATURELESS_DETAIL, LEVELS, UNLIKE_SKIN_SHARE
+from Dermal.inference.scope import FEATURELESS_DETAIL, LEVELS, NOISE_STRUCTURE, UNLIKE_SKIN_SHARE
 
+from . import scope_fit
 from .referral_fit import BOOTSTRAP_ROUNDS
 
 BEGIN, END = "<!-- trust:begin -->", "<!-- trust:end -->"
@@ -57,13 +58,15 @@ def auc_rows(score_auc):
 def spoil_rows(spoiled):
     rows = ["| lesion photos, every source | n | with the warning it deserves | `not_a_lesion`, gate alone | "
             f"`not_a_lesion` as served | most vividly green-blue-purple (bar {UNLIKE_SKIN_SHARE:.0%}) | "
-            f"least detail beyond a plane (bar {FEATURELESS_DETAIL:g}) |", "|---|---|---|---|---|---|---|"]
+            f"least detail beyond a plane (bar {FEATURELESS_DETAIL:g}) | least neighbour correlation (bar "
+            f"{NOISE_STRUCTURE:g}) | farthest natural-image distance |", "|---|---|---|---|---|---|---|---|---|"]
     for name, counts in spoiled.items():
         total = counts["photos"]
         warned = "none deserved" if counts["warned"] is None else share(counts["warned"], total)
         rows.append(f"| {name} | {total} | {warned} | {share(counts['gate_alone'], total)} | "
                     f"{share(counts['served'], total)} | {counts['most_unlike_skin']:.1%} | "
-                    f"{counts['least_detail']:.1f} |")
+                    f"{counts['least_detail']:.1f} | {counts['least_structure']:.2f} | "
+                    f"{counts['farthest_natural']:.3f} |")
     return rows
 
 
@@ -105,8 +108,13 @@ def spoil_lines(spoiled):
             "intervals.", "", *spoil_rows(spoiled), ""]
 
 
+def _missed(verdicts):
+    return ", ".join(sorted(name for name, level in verdicts.items() if level != "not_a_lesion")) or "none"
+
+
 def section(fit, command, measured_on, spoiled=None):
-    gate, missed = fit.gate, sorted(n for n, level in fit.non_lesion_verdicts.items() if level != "not_a_lesion")
+    gate = fit.gate
+    fresh = scope_fit.level_counts(list(fit.fresh_verdicts.values()))
     thresholds = gate["thresholds"]
     lines = [
         BEGIN, "## Scope and referral", "",
@@ -119,7 +127,10 @@ def section(fit, command, measured_on, spoiled=None):
         "scikit-image, scikit-learn and Matplotlib ship and crops of them, charts, and images drawn at run time: "
         "trust/photos.py); `not_a_lesion` is above the highest score of any training lesion photo, "
         "scored both by the final regression and by one fitted without the photo's source (never below even "
-        "odds), or a photo without colour; `unusual` above the 95th percentile of the dermoscopic photos' scores. "
+        f"odds), or a photo without colour, mostly vividly green, blue or purple (over {UNLIKE_SKIN_SHARE:.0%} of "
+        f"its pixels) or noise (neighbouring pixels' grey levels correlating under {NOISE_STRUCTURE:g}), as no "
+        "lesion photo, however badly taken, is (see below); `unusual` above the 95th percentile of the dermoscopic "
+        "photos' scores. "
         "A photo is also `not_a_lesion` when, in the pooled features of a model that knows natural images "
         "(ImageNet EfficientNet-Lite0), its mean cosine distance from its 5 nearest dermoscopic lesion photos "
         "exceeds that of every training lesion photo (a reference photo's taken without itself) plus the largest "
@@ -132,18 +143,26 @@ def section(fit, command, measured_on, spoiled=None):
         "`not_a_lesion` only if, brightened to a normal exposure and read again, it still is and scores no nearer "
         "a lesion, and any other only if it still is with its channels scaled to the lesion photos' mean colour "
         "(which undoes a white-balance cast); a too-bright or blurry one with some colour is at most `unusual`, "
-        "its quality warning saying why (white charts are counted `unusual` by this rule); no warning excuses a "
-        f"photo mostly of vividly green, blue or purple pixels (over {UNLIKE_SKIN_SHARE:.0%}) or one with under "
-        f"{FEATURELESS_DETAIL:g} grey level of detail beyond a smooth plane (flat colours, gradients), as no lesion "
-        "photo, however badly taken, is (see below). Wilson 95% intervals.", "",
-        *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels}), "",
-        f"Non-lesion photos not called `not_a_lesion`: {', '.join(missed) or 'none'}. The gate alone, before "
+        "its quality warning saying why (white charts near enough the lesion photos in the natural-image model "
+        "are counted `unusual` by this rule), except that no too-dark or too-bright warning excuses a photo beyond "
+        "the natural-image bar (no darkened or washed-out lesion photo goes there; blurred ones do, so blur still "
+        f"excuses); no warning excuses one with under {FEATURELESS_DETAIL:g} grey level of detail beyond a smooth "
+        "plane (flat colours, gradients), as no lesion photo, however badly taken, has (see below). Wilson 95% "
+        "intervals.", "",
+        *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels,
+                     "non-lesion photos made after the rules (fresh)": fresh}), "",
+        "The fresh photos (trust/photos.py: fresh_photos) were made after the gate's rules were last changed and "
+        "chose nothing, neither the regression nor the rules, which were designed with the first non-lesion photos "
+        "in view; they are judged by the bundle's gate.", "",
+        f"Non-lesion photos not called `not_a_lesion`: {_missed(fit.non_lesion_verdicts)}; fresh ones: "
+        f"{_missed(fit.fresh_verdicts)}. The gate alone, before "
         "photo quality is allowed for, calls "
         f"{share(fit.non_lesion_gate_alone['not_a_lesion'], sum(fit.non_lesion_gate_alone.values()))} of them "
         "not a lesion.", "",
         f"The bundle's gate (fitted on all of them): `unusual` above {thresholds['unusual']:.3f}, `not_a_lesion` "
         f"above {thresholds['not_a_lesion']:.3f} (log-odds that the photo is not a skin-lesion close-up), or a mean "
-        f"saturation under {gate['colourless_saturation']} on the pixels not clipped white"
+        f"saturation under {gate['colourless_saturation']} on the pixels not clipped white, over "
+        f"{UNLIKE_SKIN_SHARE:.0%} vividly green-blue-purple pixels, a neighbour correlation under {NOISE_STRUCTURE:g}"
         + (f", or a natural-image distance above {thresholds['natural']:.3f}" if "natural" in thresholds else "")
         + ". No level hides the probabilities or the referral.", "",
         *representation_lines(fit),

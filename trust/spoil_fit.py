@@ -22,12 +22,15 @@ def read_spoiled(items, engine):
 
 def spoil_figures(gate, readings):
     """{spoil: photos, with the warning the spoil deserves (None: it deserves none), not_a_lesion by the gate alone,
-    not_a_lesion as served, the highest vividly green-blue-purple share and the least detail beyond a plane (how
-    far they stay from the bars of ScopeReading.unexplained_by_quality)}."""
+    not_a_lesion as served, the highest vividly green-blue-purple share, the least detail beyond a plane and the
+    least neighbour correlation (how far they stay from the bars of ScopeReading.unexplained_by_quality), and the
+    highest natural-image distance (how far from its threshold, which no exposure warning excuses)}."""
     return {spoil: {"photos": len(rows),
                     "warned": sum(SPOILS[spoil][0] in row[3].split() for row in rows) if SPOILS[spoil][0] else None,
                     "gate_alone": sum(gate_reading(gate, *row[:3]).level == "not_a_lesion" for row in rows),
                     "served": sum(served_level(gate, *row) == "not_a_lesion" for row in rows),
                     "most_unlike_skin": max(float(row[1][7]) for row in rows),
-                    "least_detail": min(float(row[1][8]) for row in rows)}
+                    "least_detail": min(float(row[1][8]) for row in rows),
+                    "least_structure": min(float(row[1][10]) for row in rows),
+                    "farthest_natural": max(gate_reading(gate, *row[:3]).natural for row in rows)}
             for spoil, rows in readings.items()}

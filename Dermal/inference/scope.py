@@ -12,12 +12,15 @@ Two measurements of the photo feed one score, and a third can overrule it:
 A logistic regression, fitted offline on lesion photos of four sources against non-lesion photos (the `trust`
 tool), turns them into one score: the log-odds that the photo is not a skin-lesion close-up. Above the
 `unusual` threshold the photo is a lesion photo unlike the dermoscopic ones (acral skin, a phone photo, ink):
-the answer is shown with a warning; above `not_a_lesion`, or with no colour at all in the pixels not clipped
-white (every lesion photo seen has a mean saturation above 0.06 there), it does not look like a skin lesion.
+the answer is shown with a warning; above `not_a_lesion` it does not look like a skin lesion, and so whatever its
+score with no colour at all in the pixels not clipped white (every lesion photo seen has a mean saturation above
+0.06 there), mostly vividly green, blue or purple, or noise (read_scope).
 The third: a model that knows natural images (ImageNet EfficientNet-Lite0, natural.py) sees cats, coffee cups and
 microscopy far from lesion photos where the skin-lesion backbone does not. A photo whose pooled features are
 farther from their NEIGHBOURS nearest dermoscopic lesion photos (cosine) than any lesion photo of four sources,
 plus the step a source new to the others took beyond them, is not a lesion whatever its score (natural_distance).
+Exposure does not take a lesion photo so far (measured: darkened or washed out, none of 248 did), so no too-dark or
+too-bright warning excuses it; blur can, and does.
 Photo quality is allowed for (allowing_for_quality): a photo is `not_a_lesion` only if it still is at a second
 look (one more backbone run, made only then): brightened if it is dim, and then no nearer a lesion; colour-balanced
 otherwise, which undoes a white-balance cast. A too-bright or blurry one with colour is at most unusual; unless no
@@ -44,9 +47,13 @@ LEVELS = ("lesion", "unusual", "not_a_lesion")
 # 1.2x), or one whose colours are a smooth plane to within JPEG noise (flat colours, gradients: lesion photos
 # darkened, washed out or blurred keep at least 2 grey levels of detail) is not a lesion photo however badly taken.
 # Each bar is about twice as far from the lesion photos as the farthest of them (trust/spoil_fit.py reports both).
+# So is that of noise: neighbouring pixels of a photo of anything have correlated grey levels (lesion photos: 0.66
+# at least of 248, 0.56 washed out), those of noise none.
 LOSSY_WARNINGS = frozenset({"too_dark", "too_bright", "blurry"})
 UNLIKE_SKIN_SHARE = 0.35   # share of vividly green, blue or purple pixels above which a photo is unlike skin
 FEATURELESS_DETAIL = 1.0   # grey levels of detail beyond a plane under which a photo shows nothing
+NOISE_STRUCTURE = 0.3      # neighbouring pixels' grey-level correlation under which a photo is noise
+EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})  # they never take the natural distance past its bar
 DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
 LESION_MEAN_COLOUR = np.array([183.7, 140.6, 135.0])  # mean RGB of the 153 dermoscopic photos' model inputs
@@ -59,10 +66,11 @@ class ScopeReading(NamedTuple):
     level: str          # one of LEVELS
     score: float        # log-odds that the photo is not a skin-lesion close-up
     distance: float     # from the dermoscopic lesion reference (mid-level statistics)
-    colourless: bool    # no colour to speak of: not a photo this model can read
+    plainly_not_skin: str  # "" or why it is plainly not skin, whatever its score: no_colour, unlike_skin or noise
     unexplained_by_quality: bool  # no badly taken lesion photo looks like it (allowing_for_quality)
     dim: bool           # darker than any lesion photo seen: its second look is brightened
     natural: float = float("nan")  # natural_distance from the dermoscopic photos (NaN: no natural-image model)
+    beyond_natural: bool = False   # natural above its threshold: farther than any lesion photo, however exposed
 
 
 def scope_score(statistics, mean, std, sizes):
@@ -91,7 +99,7 @@ def leave_one_out_scores(statistics, sizes):
 def photo_statistics(batch):
     """(skin-hued share, mean saturation, mean red minus blue, colourfulness, other-hued share, sharp-edge
     share, mean saturation of the pixels not clipped white, vividly green-blue-purple share, detail beyond a
-    plane, mean grey level 0-255) of a (1, H, W, 3) 0-255 batch."""
+    plane, mean grey level 0-255, neighbouring pixels' grey-level correlation) of a (1, H, W, 3) 0-255 batch."""
     x = np.asarray(batch, np.float32)[0] / 255.0
     red, green, blue = x[..., 0], x[..., 1], x[..., 2]
     high, low = x.max(axis=-1), x.min(axis=-1)
@@ -109,7 +117,17 @@ def photo_statistics(batch):
     shown = grey < CLIPPED_LEVEL / 255
     return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful, other.mean(),
                      _sharp_edge_share(grey), saturation[shown].mean() if shown.any() else 0.0, unlike_skin.mean(),
-                     _detail_beyond_a_plane(x, float(grey.mean())), 255 * float(grey.mean())], np.float64)
+                     _detail_beyond_a_plane(x, float(grey.mean())), 255 * float(grey.mean()),
+                     _neighbour_correlation(grey)], np.float64)
+
+
+def _neighbour_correlation(grey):
+    """Mean correlation of each pixel's grey level with its right and lower neighbours': near 1 for a photo of
+    anything at this scale, near 0 for noise; 1 for a flat image, whose neighbours are alike (it is featureless)."""
+    centred = grey - grey.mean()
+    pairs = ((centred[:, 1:], centred[:, :-1]), (centred[1:], centred[:-1]))
+    spreads = [np.sqrt(np.mean(a * a) * np.mean(b * b)) for a, b in pairs]
+    return float(np.mean([np.mean(a * b) / spread if spread > 1e-12 else 1.0 for (a, b), spread in zip(pairs, spreads)]))
 
 
 def _detail_beyond_a_plane(x, grey_level):
@@ -160,10 +178,11 @@ def natural_distance(features, reference, leave_self_out=False):
     return 1 - np.sort(similarity, axis=1)[:, -neighbours:].mean(axis=1)
 
 
-def level_of(score, colourless, thresholds, natural=float("nan")):
-    """The level of a gate score; a photo without colour, or farther from the lesion photos in what the natural-image
-    model sees than any lesion photo that chose the threshold, is not a lesion whatever its score."""
-    if colourless or score > thresholds["not_a_lesion"] or natural > thresholds.get("natural", np.inf):
+def level_of(score, plainly_not_skin, thresholds, natural=float("nan")):
+    """The level of a gate score; a photo plainly not of skin (plainly_not_skin), or farther from the lesion photos
+    in what the natural-image model sees than any lesion photo that chose the threshold, is not a lesion whatever
+    its score."""
+    if plainly_not_skin or score > thresholds["not_a_lesion"] or natural > thresholds.get("natural", np.inf):
         return "not_a_lesion"
     return "unusual" if score > thresholds["unusual"] else "lesion"
 
@@ -195,8 +214,7 @@ def second_look(batch):
 def needs_second_look(reading):
     """Whether how the photo was taken could explain this reading's `not_a_lesion`: only then do a second look
     (second_look) and the quality warnings decide how it is served."""
-    return (reading is not None and reading.level == "not_a_lesion" and not reading.colourless
-            and not reading.unexplained_by_quality)
+    return reading is not None and reading.level == "not_a_lesion" and not reading.unexplained_by_quality
 
 
 def still_not_a_lesion(reading, second_reading):
@@ -211,10 +229,13 @@ def allowing_for_quality(reading, warning_codes, second_reading=None):
     """The reading as served: `not_a_lesion`, for a photo with some colour, lowered to `unusual` when a too-dark,
     too-bright or blurry warning explains the oddness, or when its second look does not confirm it
     (still_not_a_lesion: its darkness is then judged by that look, not by its warning). A photo no badly taken
-    lesion photo looks like keeps its `not_a_lesion`."""
+    lesion photo looks like keeps its `not_a_lesion`, and so does one beyond the natural distance's bar unless it
+    is blurry."""
     if not needs_second_look(reading):
         return reading
     explaining = LOSSY_WARNINGS & set(warning_codes)
+    if reading.beyond_natural:
+        explaining -= EXPOSURE_WARNINGS
     if second_reading is not None:
         if not still_not_a_lesion(reading, second_reading):
             return reading._replace(level="unusual")
@@ -227,10 +248,23 @@ def read_scope(statistics, photo, gate, natural_features=None):
     a natural-image model, its pooled features (1-D)."""
     distance = float(scope_score(statistics, gate["mean"], gate["std"], gate["sizes"]))
     score = float(gate_score(gate_features(distance, photo), gate))
-    colourless = bool(photo[6] < gate["colourless_saturation"])
-    unexplained = bool(photo[7] > UNLIKE_SKIN_SHARE or photo[8] < FEATURELESS_DETAIL)
+    # No lesion photo, however badly taken, is colourless, mostly vivid green-blue-purple or noise: whatever the score
+    plainly = next((code for code, found in (("no_colour", photo[6] < gate["colourless_saturation"]),
+                                             ("unlike_skin", photo[7] > UNLIKE_SKIN_SHARE),
+                                             ("noise", photo[10] < NOISE_STRUCTURE)) if found), "")
     natural = float("nan")
     if natural_features is not None and "natural_reference" in gate:
         natural = float(natural_distance(np.asarray(natural_features)[None], gate["natural_reference"])[0])
-    return ScopeReading(level_of(score, colourless, gate["thresholds"], natural), score, distance, colourless,
-                        unexplained, bool(photo[9] < DIM_GREY_LEVEL), natural)
+    return ScopeReading(level_of(score, plainly, gate["thresholds"], natural), score, distance, plainly,
+                        bool(plainly) or bool(photo[8] < FEATURELESS_DETAIL), bool(photo[9] < DIM_GREY_LEVEL),
+                        natural, natural > gate["thresholds"].get("natural", np.inf))
+
+
+def not_a_lesion_reasons(reading, thresholds):
+    """Why a reading served `not_a_lesion` is one: its plainly_not_skin code, "score" past the gate's bar,
+    "natural_image" past the natural-image bar ([] for any other level)."""
+    if reading is None or reading.level != "not_a_lesion":
+        return []
+    return [reason for reason, found in ((reading.plainly_not_skin, bool(reading.plainly_not_skin)),
+                                         ("score", reading.score > thresholds["not_a_lesion"]),
+                                         ("natural_image", reading.beyond_natural)) if found]

@@ -10,7 +10,7 @@ import pytest
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, load_scope_reference
 from Dermal.inference.datasets import FIXTURES_DIR, ROOT
 from Dermal.inference.scope import GATE_FEATURES
-from trust.photos import non_lesion_photos
+from trust.photos import fresh_photos, non_lesion_photos
 
 
 def run(env, *args):
@@ -49,6 +49,7 @@ def test_it_fits_writes_the_gate_and_reports(two_sources, tmp_path):
     text = report.read_text()
     assert text.startswith("# Evaluation\n\nheld-out section") and "## Scope and referral" in text
     assert "| derm_heldout | 16 |" in text and f"| non-lesion photos | {len(non_lesion_photos())} |" in text
+    assert f"| non-lesion photos made after the rules (fresh) | {len(fresh_photos())} |" in text
     assert "### Badly taken lesion photos" in text and "| blurred, 6 px | 32 |" in text
     assert "### Other representations, measured the same way" in text
     assert "| skin-lesion backbone, pooled final features: 5-nearest-neighbour cosine distance (the issue's " in text

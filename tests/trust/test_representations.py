@@ -16,7 +16,7 @@ def readings(pooled, statistics=None, natural=None):
     statistics = np.abs(rng.normal(1.0, 0.1, (n, sum(SIZES)))) if statistics is None else statistics
     natural = np.zeros((n, 0)) if natural is None else natural
     names = np.array([f"p{i}" for i in range(n)])
-    empty = np.zeros((n, 10))
+    empty = np.zeros((n, 11))
     return Readings(names, names, statistics, empty, natural, np.full(n, ""), statistics, empty, natural,
                     np.zeros((n, 7)), np.zeros((n, 7)), np.asarray(pooled, np.float64), np.array(["nv"] * n))
 

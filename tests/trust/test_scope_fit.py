@@ -14,8 +14,8 @@ rng = np.random.default_rng(3)
 def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
     photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
-    # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim
-    photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0)]
+    # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim, no noise
+    photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0), np.full(n, 0.9)]
     names = np.array([f"p{i}" for i in range(n)])
     return Readings(names, np.array(groups) if groups is not None else names, statistics, photos, np.zeros((n, 0)),
                     np.full(n, "", dtype=object), np.full_like(statistics, np.nan), np.full_like(photos, np.nan),
@@ -76,12 +76,15 @@ def test_the_unusual_threshold_lets_95_percent_of_the_dermoscopic_photos_through
     assert 0.9 <= np.mean(found == "lesion") < 1.0
 
 
-def test_a_colourless_photo_is_not_a_lesion_whatever_its_score(sets):
+def test_a_colourless_mostly_blue_or_noisy_photo_is_not_a_lesion_whatever_its_score(sets):
     lesions, others = sets
     gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
-    grey = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
-    grey.photo[:, [1, 6]] = 0.0
-    assert scope_fit.levels(gate, grey)[0] == "not_a_lesion"
+    odd = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 4)
+    odd.photo[0, [1, 6]] = 0.0                     # no colour
+    odd.photo[1, 7] = 0.6                          # mostly vivid blue
+    odd.photo[2, 10] = 0.05                        # noise
+    odd.warnings[:] = "too_bright"                 # and no warning excuses them
+    assert list(scope_fit.levels(gate, odd)) == ["not_a_lesion"] * 3 + ["lesion"]
 
 
 def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_colourless(sets):

@@ -3,15 +3,19 @@ import pytest
 
 from Dermal.inference.bundle import bundle_dir, check_bundle, load_scope_reference
 from Dermal.inference.engines import get_engine
-from Dermal.inference.scope import FEATURELESS_DETAIL, UNLIKE_SKIN_SHARE
+from Dermal.inference.scope import FEATURELESS_DETAIL, NOISE_STRUCTURE, UNLIKE_SKIN_SHARE
 from trust.photos import SPOILS
 from trust.spoil_fit import read_spoiled, spoil_figures
 
 
 @pytest.fixture(scope="module")
-def figures(fixture_items):
+def gate():
     manifest, precision, _ = check_bundle(bundle_dir())
-    gate = load_scope_reference(bundle_dir(), manifest, precision)
+    return load_scope_reference(bundle_dir(), manifest, precision)
+
+
+@pytest.fixture(scope="module")
+def figures(fixture_items, gate):
     return spoil_figures(gate, read_spoiled(fixture_items[:4], get_engine()))
 
 
@@ -36,3 +40,9 @@ def test_no_badly_taken_photo_comes_near_the_bars_past_which_no_warning_excuses_
     for spoil, counts in figures.items():
         assert counts["most_unlike_skin"] < 0.6 * UNLIKE_SKIN_SHARE, spoil
         assert counts["least_detail"] > 1.5 * FEATURELESS_DETAIL, spoil
+        assert counts["least_structure"] > 1.5 * NOISE_STRUCTURE, spoil
+
+
+def test_no_badly_exposed_photo_goes_beyond_the_natural_distance_no_exposure_warning_excuses(figures, gate):
+    for spoil in ("darkened to 30%", "darkened to 15%", "brightened 2x"):
+        assert figures[spoil]["farthest_natural"] < gate["thresholds"]["natural"], spoil

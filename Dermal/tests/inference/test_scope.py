@@ -10,11 +10,12 @@ import pytest
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
 from Dermal.inference.quality import GREY
-from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NORMAL_GREY_LEVEL, ScopeReading,
+from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NOISE_STRUCTURE, NORMAL_GREY_LEVEL, ScopeReading,
                                     allowing_for_quality, brightened, leave_one_out_scores, level_of,
                                     LESION_MEAN_COLOUR, grey_level, natural_distance, needs_second_look,
+                                    not_a_lesion_reasons,
                                     photo_statistics, read_scope, reference_from, scope_score, second_look)
-from trust.photos import SPOILS, generated_photos, skimage_photos, spoiled_photo
+from trust.photos import SPOILS, chart_photos, generated_photos, skimage_photos, spoiled_photo
 
 rng = np.random.default_rng(5)
 THRESHOLDS = {"unusual": -1.0, "not_a_lesion": 2.0}
@@ -86,7 +87,8 @@ def test_colour_is_judged_on_the_pixels_not_clipped_white():
     """A washed-out lesion photo: nine tenths clipped white, the rest skin. Its mean saturation says no colour."""
     washed = np.full((1, 20, 20, 3), 255.0)
     washed[0, :2] = (224, 172, 150)
-    _, saturation, *_, shown, _, _, _ = photo_statistics(washed)
+    statistics = photo_statistics(washed)
+    saturation, shown = statistics[1], statistics[6]
     assert saturation < 0.04 and shown == pytest.approx(1 - 150 / 224)
     assert photo_statistics(np.full((1, 8, 8, 3), 255.0))[6] == 0
 
@@ -94,7 +96,7 @@ def test_colour_is_judged_on_the_pixels_not_clipped_white():
 def test_photo_statistics_count_green_blue_and_purple_pixels_and_sharp_edges():
     half_green = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3)).copy()
     half_green[0, :, :8] = (40, 160, 60)
-    *_, other_hue, edges, _, unlike_skin, _, _ = photo_statistics(half_green)
+    other_hue, edges, _, unlike_skin = photo_statistics(half_green)[4:8]
     assert other_hue == unlike_skin == 0.5
     assert edges == pytest.approx(1 / 15)  # one column of 15 sampled steps crosses the border
 
@@ -125,6 +127,45 @@ def test_a_photo_mostly_green_blue_or_purple_or_featureless_is_unexplained_by_qu
     assert reading(np.full((1, 16, 16, 3), (200.0, 30.0, 30.0))).unexplained_by_quality  # flat red
     lesion = model_input(open_photo(lesion_jpeg, 254).pixels, 254, 254)
     assert not reading(lesion).unexplained_by_quality
+
+
+def test_noise_has_no_structure_and_a_lesion_photo_or_a_flat_colour_has(lesion_jpeg):
+    from Dermal.inference.imaging import model_input, open_photo
+
+    lesion = model_input(open_photo(lesion_jpeg, 254).pixels, 254, 254)
+    noise = np.clip(rng.normal(128, 40, (1, 254, 254, 3)), 0, 255)
+    assert photo_statistics(noise)[10] < 0.05 < NOISE_STRUCTURE < 0.6 < photo_statistics(lesion)[10]
+    assert photo_statistics(np.full((1, 8, 8, 3), 128.0))[10] == 1
+
+
+def test_noise_or_a_photo_mostly_green_blue_or_purple_is_not_a_lesion_whatever_its_score():
+    def reading(photo):
+        return read_scope(np.ones(5), photo_statistics(photo), GATE)  # its score is 0: unusual
+
+    skin = np.broadcast_to(np.array([224.0, 172.0, 150.0]), (1, 16, 16, 3)).copy()
+    skin[0, 4:10, 4:10] = (120, 70, 60)               # a lesion on it
+    assert reading(skin).level == "unusual"
+    skin[0, :, :7] = (40, 60, 200)                    # 44% vivid blue
+    assert reading(skin).level == "not_a_lesion" and not needs_second_look(reading(skin))
+    assert reading(skin).plainly_not_skin == "unlike_skin"
+    noise = np.clip(rng.normal(128, 40, (1, 64, 64, 3)), 0, 255)
+    assert reading(noise).level == "not_a_lesion" and not needs_second_look(reading(noise))
+    assert reading(noise).plainly_not_skin == "noise"
+    assert reading(np.full((1, 8, 8, 3), 128.0)).plainly_not_skin == "no_colour"
+
+
+def test_the_reasons_for_not_a_lesion_are_every_bar_the_photo_is_past_and_none_at_other_levels():
+    far = ScopeReading("not_a_lesion", 5.0, 3.0, "noise", True, False, 0.8, True)
+    assert not_a_lesion_reasons(far, THRESHOLDS) == ["noise", "score", "natural_image"]
+    assert not_a_lesion_reasons(far._replace(plainly_not_skin="", score=1.0), THRESHOLDS) == ["natural_image"]
+    assert not_a_lesion_reasons(far._replace(level="unusual"), THRESHOLDS) == []
+    assert not_a_lesion_reasons(None, THRESHOLDS) == []
+
+
+def test_gaussian_noise_is_not_a_lesion_though_colour_balanced_it_scores_under_the_bar():
+    photo = next(p for p in generated_photos() if p.name == "gaussian noise")
+    result = predict_skin_simple(photo.jpeg, gradcam=False, flip_average=False)
+    assert result.scope == "not_a_lesion" and result.out_of_scope and "noise" in result.scope_reasons
 
 
 def test_a_text_page_has_more_sharp_edges_than_any_committed_lesion_photo(fixture_items):
@@ -183,7 +224,8 @@ def test_a_quality_warning_lowers_only_not_a_lesion_and_only_while_the_photo_has
     assert allowing_for_quality(reading, ["too_dark"]).level == "unusual"
     assert allowing_for_quality(reading, ["blurry"]).level == "unusual"
     assert allowing_for_quality(reading, ["too_small"]).level == "not_a_lesion"
-    assert allowing_for_quality(reading._replace(colourless=True), ["too_bright"]).level == "not_a_lesion"
+    assert allowing_for_quality(reading._replace(plainly_not_skin="no_colour", unexplained_by_quality=True),
+                                ["too_bright"]).level == "not_a_lesion"
     assert allowing_for_quality(reading._replace(level="lesion"), ["too_bright"]).level == "lesion"
     assert allowing_for_quality(None, ["too_dark"]) is None
 
@@ -197,11 +239,21 @@ def test_no_quality_warning_excuses_a_photo_no_badly_taken_lesion_photo_looks_li
     assert not needs_second_look(garish)
 
 
+def test_an_exposure_warning_does_not_excuse_a_photo_beyond_the_natural_bar_but_blur_does():
+    """Darkened or washed out, no lesion photo of 248 went beyond it (trust/spoil_fit.py); blurred, a few did."""
+    far = ScopeReading("not_a_lesion", 5.0, 3.0, False, False, False, 0.8, True)
+    for codes in (["too_bright"], ["too_dark"]):
+        assert allowing_for_quality(far, codes, far).level == "not_a_lesion"
+    assert allowing_for_quality(far, ["too_bright", "blurry"], far).level == "unusual"
+    assert allowing_for_quality(far, ["too_bright"], far._replace(level="unusual")).level == "unusual"  # 2nd look
+    assert allowing_for_quality(far._replace(beyond_natural=False), ["too_bright"], far).level == "unusual"
+
+
 def test_a_photo_is_looked_at_twice_only_when_that_decides_its_level():
     reading = ScopeReading("not_a_lesion", 5.0, 3.0, False, False, False)
     assert needs_second_look(reading)
     assert not needs_second_look(reading._replace(level="unusual"))
-    assert not needs_second_look(reading._replace(colourless=True))
+    assert not needs_second_look(reading._replace(plainly_not_skin="noise", unexplained_by_quality=True))
     assert not needs_second_look(None)
 
 
@@ -258,6 +310,16 @@ def test_the_rocket_at_dusk_is_not_a_lesion_though_dim_blue_is_no_lesion_colour(
     """Dim (mean grey 60) and, brightened, nearer a lesion than before; but most of it is blue sky."""
     rocket = next(p for p in skimage_photos() if p.name == "rocket")
     result = predict_skin_simple(rocket.jpeg, gradcam=False, flip_average=False)
+    assert result.scope == "not_a_lesion" and result.out_of_scope
+
+
+def test_a_scatter_plot_on_white_is_not_a_lesion_under_its_too_bright_warning():
+    """Too bright, as a washed-out lesion photo is; but the natural-image model sees it farther from the lesion
+    photos than any lesion photo, and exposure never takes one there."""
+    plot = next(p for p in chart_photos() if p.name == "scatter plot")
+    result = predict_skin_simple(plot.jpeg, gradcam=False, flip_average=False)
+    assert "too_bright" in [warning.code for warning in result.warnings]
+    assert result.scope_natural_distance > result.scope_thresholds["natural"]
     assert result.scope == "not_a_lesion" and result.out_of_scope
 
 

@@ -10,7 +10,7 @@ from django.utils.html import escape
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.quality import MESSAGES
 from Dermal.models import Analysis
-from trust.photos import spoiled_photo
+from trust.photos import generated_photos, spoiled_photo
 
 from .conftest import (NON_LESION_PHOTOS, SPOILERS, first_of, judge_scope, spoiled, submit_to_api,
                        submit_to_page)
@@ -47,6 +47,7 @@ def test_api_says_what_it_knows_and_what_it_does_not(client, fixture_items):
     assert body["scope_thresholds"]["unusual"] < body["scope_thresholds"]["not_a_lesion"]
     assert body["scope_natural_distance"] == pytest.approx(expected.scope_natural_distance)
     assert body["scope_natural_distance"] < body["scope_thresholds"]["natural"]
+    assert body["scope_reasons"] == []
     assert body["warnings"] == []
     assert body["referral"] is True and body["referral"] == expected.referral
     assert body["triage"] == expected.triage
@@ -229,8 +230,18 @@ def test_a_cat_is_not_a_lesion_by_what_a_natural_image_model_sees_and_the_page_s
     assert (body["scope"], body["out_of_scope"]) == ("not_a_lesion", True)
     assert body["scope_score"] < body["scope_thresholds"]["not_a_lesion"]
     assert body["scope_natural_distance"] > body["scope_thresholds"]["natural"]
+    assert body["scope_reasons"] == ["natural_image"]
     html = html_of(submit_to_page(client, NON_LESION_PHOTOS["cat"](), gradcam=False))
     assert "To a model that knows everyday pictures (ImageNet), this photo is" in element_text(html, "out-of-scope")
+
+
+def test_noise_is_not_a_lesion_for_what_its_pixels_are_and_the_page_says_so_in_plain_words(client):
+    """Gaussian noise scores under the gate's bar once colour-balanced; its pixels, not its score, decide."""
+    noise = next(p for p in generated_photos() if p.name == "gaussian noise").jpeg
+    body = submit_to_api(client, noise, gradcam="false").response.json()
+    assert (body["scope"], body["out_of_scope"]) == ("not_a_lesion", True) and "noise" in body["scope_reasons"]
+    text = element_text(html_of(submit_to_page(client, noise, gradcam=False)), "out-of-scope")
+    assert "Its pixels vary at random from one to the next, like noise" in text
 
 
 def test_a_real_non_lesion_photo_with_a_high_malignant_probability_keeps_its_referral(client):
