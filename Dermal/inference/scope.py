@@ -126,8 +126,12 @@ def _neighbour_correlation(grey):
     anything at this scale, near 0 for noise; 1 for a flat image, whose neighbours are alike (it is featureless)."""
     centred = grey - grey.mean()
     pairs = ((centred[:, 1:], centred[:, :-1]), (centred[1:], centred[:-1]))
-    spreads = [np.sqrt(np.mean(a * a) * np.mean(b * b)) for a, b in pairs]
-    return float(np.mean([np.mean(a * b) / spread if spread > 1e-12 else 1.0 for (a, b), spread in zip(pairs, spreads)]))
+    return float(np.mean([_correlation(a, b) for a, b in pairs]))
+
+
+def _correlation(a, b):
+    spread = np.sqrt(np.mean(a * a) * np.mean(b * b))
+    return np.mean(a * b) / spread if spread > 1e-12 else 1.0
 
 
 def _detail_beyond_a_plane(x, grey_level):
