@@ -25,12 +25,16 @@ def spoil_figures(gate, readings):
     not_a_lesion as served, the highest vividly green-blue-purple share, the least detail beyond a plane and the
     least neighbour correlation (how far they stay from the bars of ScopeReading.unexplained_by_quality), and the
     highest natural-image distance (how far from its threshold, which no exposure warning excuses)}."""
-    return {spoil: {"photos": len(rows),
-                    "warned": sum(SPOILS[spoil][0] in row[3].split() for row in rows) if SPOILS[spoil][0] else None,
-                    "gate_alone": sum(gate_reading(gate, *row[:3]).level == "not_a_lesion" for row in rows),
-                    "served": sum(served_level(gate, *row) == "not_a_lesion" for row in rows),
-                    "most_unlike_skin": max(float(row[1][7]) for row in rows),
-                    "least_detail": min(float(row[1][8]) for row in rows),
-                    "least_structure": min(float(row[1][10]) for row in rows),
-                    "farthest_natural": max(gate_reading(gate, *row[:3]).natural for row in rows)}
-            for spoil, rows in readings.items()}
+    return {spoil: _figures(gate, spoil, rows) for spoil, rows in readings.items()}
+
+
+def _figures(gate, spoil, rows):
+    first = [gate_reading(gate, *row[:3]) for row in rows]
+    return {"photos": len(rows),
+            "warned": sum(SPOILS[spoil][0] in row[3].split() for row in rows) if SPOILS[spoil][0] else None,
+            "gate_alone": sum(reading.level == "not_a_lesion" for reading in first),
+            "served": sum(served_level(gate, *row) == "not_a_lesion" for row in rows),
+            "most_unlike_skin": max(float(row[1][7]) for row in rows),
+            "least_detail": min(float(row[1][8]) for row in rows),
+            "least_structure": min(float(row[1][10]) for row in rows),
+            "farthest_natural": max(reading.natural for reading in first)}

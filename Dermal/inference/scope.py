@@ -49,11 +49,11 @@ LEVELS = ("lesion", "unusual", "not_a_lesion")
 # Each bar is about twice as far from the lesion photos as the farthest of them (trust/spoil_fit.py reports both).
 # So is that of noise: neighbouring pixels of a photo of anything have correlated grey levels (lesion photos: 0.66
 # at least of 248, 0.56 washed out), those of noise none.
-LOSSY_WARNINGS = frozenset({"too_dark", "too_bright", "blurry"})
+EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})  # they never take the natural distance past its bar
+LOSSY_WARNINGS = EXPOSURE_WARNINGS | {"blurry"}
 UNLIKE_SKIN_SHARE = 0.35   # share of vividly green, blue or purple pixels above which a photo is unlike skin
 FEATURELESS_DETAIL = 1.0   # grey levels of detail beyond a plane under which a photo shows nothing
 NOISE_STRUCTURE = 0.3      # neighbouring pixels' grey-level correlation under which a photo is noise
-EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})  # they never take the natural distance past its bar
 DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
 LESION_MEAN_COLOUR = np.array([183.7, 140.6, 135.0])  # mean RGB of the 153 dermoscopic photos' model inputs
