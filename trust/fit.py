@@ -5,6 +5,7 @@ from Dermal.inference.bundle import scope_entry
 from Dermal.inference.engines import get_engine
 
 from . import photos, referral_fit, representations, scope_fit
+from .fresh import fresh_photos
 from .bundle_write import update_backbone_entry, write_gate
 from .readings import read_labelled, read_photos
 
@@ -17,7 +18,7 @@ class Fit:
     non_lesion_levels: dict      # level counts of the non-lesion photos, each left out of its gate
     non_lesion_verdicts: dict    # photo name -> level
     non_lesion_gate_alone: dict  # level counts of the non-lesion photos by the gate alone, quality not allowed for
-    fresh_verdicts: dict         # photo name -> level of the photos made after the rules (photos.fresh_photos)
+    fresh_verdicts: dict         # photo name -> level of the photos made after the rules (fresh.fresh_photos)
     score_auc: dict = field(default_factory=dict)  # mode -> source -> triage score -> AUC and interval
     sources: dict = field(default_factory=dict)    # source -> number of photos
     representations: dict = field(default_factory=dict)  # representations.compare
@@ -29,7 +30,7 @@ def read_sets(engine=None, sources=None):
     sources = sources or {name: photos.lesion_items(name) for name in photos.available_sources()}
     lesions = {name: read_labelled(items, name, engine) for name, items in sources.items()}
     return (lesions, read_photos(photos.non_lesion_photos(), "non-lesion photos", engine),
-            read_photos(photos.fresh_photos(), "fresh non-lesion photos", engine))
+            read_photos(fresh_photos(), "fresh non-lesion photos", engine))
 
 
 def fit_all(lesions, non_lesions, fresh, engine=None):

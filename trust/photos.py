@@ -4,7 +4,7 @@ Non-lesion photos are never committed: the sample images that scikit-image, scik
 (objects, animals, people, a flower, a temple, documents, microscopy, astronomy, textures) and, for each colour
 photo, two crops; charts drawn with Matplotlib; and images drawn here (noise, gradients, flat colours, text
 pages, shapes, stripes, a landscape). Each is JPEG-encoded as an upload would be.
-A second set (fresh_photos) was made after the gate's rules were last changed, and only ever measures them.
+A second set (fresh.py) was made after the gate's rules were last changed, and only ever measures them.
 """
 import io
 from dataclasses import dataclass
@@ -72,10 +72,10 @@ def at_phone_width(path):
 
 def spoiled_photo(item, spoil):
     """`item`'s photo at phone width spoiled as SPOILS[spoil] says, as JPEG bytes."""
-    return _jpeg(np.asarray(SPOILS[spoil][1](at_phone_width(item.path))))
+    return jpeg(np.asarray(SPOILS[spoil][1](at_phone_width(item.path))))
 
 
-def _jpeg(array):
+def jpeg(array):
     array = np.asarray(array)
     if array.dtype != np.uint8:
         array = np.clip(array * (255 if array.max() <= 1 else 1), 0, 255).astype(np.uint8)
@@ -87,12 +87,12 @@ def _jpeg(array):
 
 def _with_crops(name, family, array):
     """The photo, and for a colour photo big enough, its centre and top-left quarter as closer shots of it."""
-    photos = [Photo(name, family, name, _jpeg(array))]
+    photos = [Photo(name, family, name, jpeg(array))]
     if array.ndim == 3 and min(array.shape[:2]) >= 256:
         h, w = array.shape[:2]
         photos.append(Photo(f"{name} centre crop", f"{family} crop", name,
-                            _jpeg(array[h // 4: 3 * h // 4, w // 4: 3 * w // 4])))
-        photos.append(Photo(f"{name} corner crop", f"{family} crop", name, _jpeg(array[: h // 2, : w // 2])))
+                            jpeg(array[h // 4: 3 * h // 4, w // 4: 3 * w // 4])))
+        photos.append(Photo(f"{name} corner crop", f"{family} crop", name, jpeg(array[: h // 2, : w // 2])))
     return photos
 
 
@@ -104,7 +104,7 @@ def skimage_photos():
     return [photo for name, array in samples for photo in _with_crops(name, "scikit-image sample", array)]
 
 
-def _matplotlib_samples():
+def matplotlib_samples():
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "sample_data"
@@ -116,7 +116,7 @@ def library_photos():
 
     scikit_learn = Path(sklearn.datasets.__file__).parent / "images"
     files = [("scikit-learn sample", scikit_learn / "china.jpg"), ("scikit-learn sample", scikit_learn / "flower.jpg"),
-             *(("matplotlib sample", _matplotlib_samples() / name)
+             *(("matplotlib sample", matplotlib_samples() / name)
                for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"))]
     return [photo for family, path in files
             for photo in _with_crops(path.name, family, np.asarray(Image.open(path).convert("RGB")))]
@@ -124,24 +124,26 @@ def library_photos():
 
 def chart_photos(seed=1):
     """Screenshots of charts and a map, drawn by Matplotlib as a user might photograph a screen."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     rng = np.random.default_rng(seed)
-    relief = np.load(_matplotlib_samples() / "topobathy.npz")["topo"]
+    relief = np.load(matplotlib_samples() / "topobathy.npz")["topo"]
     draw = {"line chart": lambda ax: ax.plot(rng.normal(size=(50, 3)).cumsum(axis=0)),
             "bar chart": lambda ax: ax.bar(range(8), rng.random(8), color="tab:orange"),
             "pie chart": lambda ax: ax.pie(rng.random(5)),
             "scatter plot": lambda ax: ax.scatter(*rng.normal(size=(2, 200)), c=rng.random(200)),
             "relief map": lambda ax: ax.imshow(relief, cmap="terrain")}
-    photos = []
-    for name, plot in draw.items():
-        figure = Figure(figsize=(6, 4.5), dpi=100)
-        canvas = FigureCanvasAgg(figure)
-        plot(figure.subplots())
-        canvas.draw()
-        photos.append(Photo(name, "chart", name, _jpeg(np.asarray(canvas.buffer_rgba())[..., :3])))
-    return photos
+    return [Photo(name, "chart", name, jpeg(drawn_figure(plot))) for name, plot in draw.items()]
+
+
+def drawn_figure(plot):
+    """The RGB pixels of a 600x450 Matplotlib figure whose axes `plot` (a function of them) fills."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    plot(figure.subplots())
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3]
 
 
 def _text_page(rng, size=(600, 800)):
@@ -197,40 +199,8 @@ def generated_photos(seed=0):
         ("shapes 2", _shapes(rng)),
         ("shapes 3", _shapes(rng)),
     ]
-    return [Photo(name, "generated", name, _jpeg(np.asarray(image))) for name, image in drawn]
+    return [Photo(name, "generated", name, jpeg(np.asarray(image))) for name, image in drawn]
 
 
 def non_lesion_photos():
     return skimage_photos() + library_photos() + chart_photos() + generated_photos()
-
-
-# The families generated_photos and chart_photos draw at random, drawn again with fresh_photos' seed.
-REDRAWN = ("uniform noise", "gaussian noise", "grey noise", "text page", "text page 2", "shapes", "shapes 2",
-           "shapes 3", "line chart", "bar chart", "pie chart", "scatter plot")
-
-
-def _sticky_note(rng, size=400):
-    image = Image.new("RGB", (size, size), (250, 230, 90))
-    draw, font = ImageDraw.Draw(image), ImageFont.load_default(size=28)
-    for y in range(40, size - 60, 50):
-        draw.text((30, y), " ".join(rng.choice(["call", "clinic", "at", "9", "buy", "milk", "Monday"], 3)),
-                  fill=(30, 30, 120), font=font)
-    return image
-
-
-def fresh_photos(seed=7):
-    """Non-lesion photos made after the gate's rules were fixed (2026-11-29), never used to fit, choose or design
-    anything: new draws of the random families above, and kinds not drawn above (salt-and-pepper noise, smooth
-    colour clouds, a sticky note, scikit-image's binary blobs)."""
-    import skimage.data
-
-    rng = np.random.default_rng(seed)
-    redrawn = [p for p in generated_photos(seed) + chart_photos(seed) if p.name in REDRAWN]
-    dots = rng.random((512, 512, 1))
-    new = [("salt and pepper noise", np.where(dots < 0.1, 0, np.where(dots > 0.9, 255, 128)).repeat(3, axis=2)),
-           ("colour clouds", Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).resize((512, 512),
-                                                                                                   Image.BICUBIC)),
-           ("sticky note", _sticky_note(rng)),
-           ("binary blobs", skimage.data.binary_blobs(512, rng=seed).astype(np.uint8) * 255)]
-    return ([Photo(f"{p.name} (seed {seed})", "fresh", f"{p.name} (seed {seed})", p.jpeg) for p in redrawn]
-            + [Photo(name, "fresh", name, _jpeg(np.asarray(image))) for name, image in new])

@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 from Dermal.inference.evaluation import wilson_interval
-from Dermal.inference.scope import FEATURELESS_DETAIL, LEVELS, NOISE_STRUCTURE, UNLIKE_SKIN_SHARE
+from Dermal.inference.scope import FEATURELESS_DETAIL, LEVELS, NOISE_STRUCTURE, RULED, UNLIKE_SKIN_SHARE
 
 from . import scope_fit
 from .referral_fit import BOOTSTRAP_ROUNDS
@@ -59,13 +59,14 @@ def spoil_rows(spoiled):
     rows = ["| lesion photos, every source | n | with the warning it deserves | `not_a_lesion`, gate alone | "
             f"`not_a_lesion` as served | most vividly green-blue-purple (bar {UNLIKE_SKIN_SHARE:.0%}) | "
             f"least detail beyond a plane (bar {FEATURELESS_DETAIL:g}) | least neighbour correlation (bar "
-            f"{NOISE_STRUCTURE:g}) | farthest natural-image distance |", "|---|---|---|---|---|---|---|---|---|"]
+            f"{NOISE_STRUCTURE:g}) | most ruled (bar {RULED:g}) | farthest natural-image distance |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for name, counts in spoiled.items():
         total = counts["photos"]
         warned = "none deserved" if counts["warned"] is None else share(counts["warned"], total)
         rows.append(f"| {name} | {total} | {warned} | {share(counts['gate_alone'], total)} | "
                     f"{share(counts['served'], total)} | {counts['most_unlike_skin']:.1%} | "
-                    f"{counts['least_detail']:.1f} | {counts['least_structure']:.2f} | "
+                    f"{counts['least_detail']:.1f} | {counts['least_structure']:.2f} | {counts['most_ruled']:.2f} | "
                     f"{counts['farthest_natural']:.3f} |")
     return rows
 
@@ -147,11 +148,12 @@ def section(fit, command, measured_on, spoiled=None):
         "are counted `unusual` by this rule), except that no too-dark or too-bright warning excuses a photo beyond "
         "the natural-image bar (no darkened or washed-out lesion photo goes there; blurred ones do, so blur still "
         f"excuses); no warning excuses one with under {FEATURELESS_DETAIL:g} grey level of detail beyond a smooth "
-        "plane (flat colours, gradients), as no lesion photo, however badly taken, has (see below). Wilson 95% "
-        "intervals.", "",
+        "plane (flat colours, gradients), nor one ruled with thin lines straight to the pixel across over "
+        f"{RULED:.0%} of a row and of a column (a chart's axes, a table), as no lesion photo, however badly taken, "
+        "has (see below). Wilson 95% intervals.", "",
         *scope_rows({**fit.lesion_levels, "non-lesion photos": fit.non_lesion_levels,
                      "non-lesion photos made after the rules (fresh)": fresh}), "",
-        "The fresh photos (trust/photos.py: fresh_photos) were made after the gate's rules were last changed and "
+        "The fresh photos (trust/fresh.py) were made after the gate's rules were last changed and "
         "chose nothing, neither the regression nor the rules, which were designed with the first non-lesion photos "
         "in view; they are judged by the bundle's gate.", "",
         f"Non-lesion photos not called `not_a_lesion`: {_missed(fit.non_lesion_verdicts)}; fresh ones: "

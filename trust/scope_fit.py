@@ -15,7 +15,7 @@ Figures come from leave-one-source-out (each lesion source measured by a gate fi
 non-lesion photos, from leaving out each picture with the photos made from it; levels are counted as served,
 a photo with some colour being `not_a_lesion` only if it is still not one at a second look (brightened if dim, and
 then no nearer one; colour-balanced otherwise), and a too-bright or blurry one with some colour at most `unusual`,
-unless it is mostly vivid green, blue or purple or featureless, as no badly taken lesion photo is
+unless it is mostly vivid green, blue or purple, featureless or ruled, as no badly taken lesion photo is
 (scope.allowing_for_quality).
 """
 import numpy as np

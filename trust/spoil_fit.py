@@ -22,9 +22,10 @@ def read_spoiled(items, engine):
 
 def spoil_figures(gate, readings):
     """{spoil: photos, with the warning the spoil deserves (None: it deserves none), not_a_lesion by the gate alone,
-    not_a_lesion as served, the highest vividly green-blue-purple share, the least detail beyond a plane and the
-    least neighbour correlation (how far they stay from the bars of ScopeReading.unexplained_by_quality), and the
-    highest natural-image distance (how far from its threshold, which no exposure warning excuses)}."""
+    not_a_lesion as served, the highest vividly green-blue-purple share, the least detail beyond a plane, the
+    least neighbour correlation and the highest ruled-line share (how far they stay from the bars of
+    ScopeReading.unexplained_by_quality), and the highest natural-image distance (how far from its threshold,
+    which no exposure warning excuses)}."""
     return {spoil: _figures(gate, spoil, rows) for spoil, rows in readings.items()}
 
 
@@ -37,4 +38,5 @@ def _figures(gate, spoil, rows):
             "most_unlike_skin": max(float(row[1][7]) for row in rows),
             "least_detail": min(float(row[1][8]) for row in rows),
             "least_structure": min(float(row[1][10]) for row in rows),
+            "most_ruled": max(float(row[1][11]) for row in rows),
             "farthest_natural": max(reading.natural for reading in first)}

@@ -48,12 +48,18 @@ LEVELS = ("lesion", "unusual", "not_a_lesion")
 # darkened, washed out or blurred keep at least 2 grey levels of detail) is not a lesion photo however badly taken.
 # Each bar is about twice as far from the lesion photos as the farthest of them (trust/spoil_fit.py reports both).
 # So is that of noise: neighbouring pixels of a photo of anything have correlated grey levels (lesion photos: 0.66
-# at least of 248, 0.56 washed out), those of noise none.
+# at least of 248, 0.56 washed out), those of noise none. And a chart, a table or a form drawn on a screen is ruled
+# with thin lines straight to the pixel across much of the frame, both ways (about 3/4 of a row and of a column);
+# no photo's lines are so straight (lesion photos: 0.17 at most of 248, washed out included; grass 0.24): so a
+# ruled photo's quality warning does not excuse it, though only its score or the natural distance can make it
+# `not_a_lesion`.
 EXPOSURE_WARNINGS = frozenset({"too_dark", "too_bright"})  # they never take the natural distance past its bar
 LOSSY_WARNINGS = EXPOSURE_WARNINGS | {"blurry"}
 UNLIKE_SKIN_SHARE = 0.35   # share of vividly green, blue or purple pixels above which a photo is unlike skin
 FEATURELESS_DETAIL = 1.0   # grey levels of detail beyond a plane under which a photo shows nothing
 NOISE_STRUCTURE = 0.3      # neighbouring pixels' grey-level correlation under which a photo is noise
+RULED = 0.5                # share of a row and of a column on one thin dark line above which a photo was drawn
+LINE_DEPTH = 0.1           # a pixel this much darker (grey, 0-1) than those just beyond it on both sides is on a line
 DIM_GREY_LEVEL = 80.0      # below this mean grey level a photo is read again brightened
 NORMAL_GREY_LEVEL = 128.0  # ... to this one
 LESION_MEAN_COLOUR = np.array([183.7, 140.6, 135.0])  # mean RGB of the 153 dermoscopic photos' model inputs
@@ -99,7 +105,8 @@ def leave_one_out_scores(statistics, sizes):
 def photo_statistics(batch):
     """(skin-hued share, mean saturation, mean red minus blue, colourfulness, other-hued share, sharp-edge
     share, mean saturation of the pixels not clipped white, vividly green-blue-purple share, detail beyond a
-    plane, mean grey level 0-255, neighbouring pixels' grey-level correlation) of a (1, H, W, 3) 0-255 batch."""
+    plane, mean grey level 0-255, neighbouring pixels' grey-level correlation, ruled-line share) of a
+    (1, H, W, 3) 0-255 batch, H and W at least 5."""
     x = np.asarray(batch, np.float32)[0] / 255.0
     red, green, blue = x[..., 0], x[..., 1], x[..., 2]
     high, low = x.max(axis=-1), x.min(axis=-1)
@@ -118,7 +125,7 @@ def photo_statistics(batch):
     return np.array([skin.mean(), saturation.mean(), (red - blue).mean(), colourful, other.mean(),
                      _sharp_edge_share(grey), saturation[shown].mean() if shown.any() else 0.0, unlike_skin.mean(),
                      _detail_beyond_a_plane(x, float(grey.mean())), 255 * float(grey.mean()),
-                     _neighbour_correlation(grey)], np.float64)
+                     _neighbour_correlation(grey), _ruled_line_share(grey)], np.float64)
 
 
 def _neighbour_correlation(grey):
@@ -132,6 +139,19 @@ def _neighbour_correlation(grey):
 def _correlation(a, b):
     spread = np.sqrt(np.mean(a * a) * np.mean(b * b))
     return np.mean(a * b) / spread if spread > 1e-12 else 1.0
+
+
+def _ruled_line_share(grey):
+    """The lesser of the largest share of any row, and of any column, on a thin dark line along it (1 to 3 pixels
+    across, LINE_DEPTH darker than the pixels just beyond it on both sides): near 3/4 for a chart's axes."""
+    return min(_line_share_of_rows(grey), _line_share_of_rows(grey.T))
+
+
+def _line_share_of_rows(grey):
+    one_across = np.minimum(grey[:-2], grey[2:]) - grey[1:-1]
+    three_across = np.minimum(grey[:-4], grey[4:]) - grey[2:-2]
+    on_a_line = np.maximum(one_across[1:-1], three_across) > LINE_DEPTH
+    return float(on_a_line.mean(axis=1).max())
 
 
 def _detail_beyond_a_plane(x, grey_level):
@@ -260,7 +280,8 @@ def read_scope(statistics, photo, gate, natural_features=None):
     if natural_features is not None and "natural_reference" in gate:
         natural = float(natural_distance(np.asarray(natural_features)[None], gate["natural_reference"])[0])
     return ScopeReading(level_of(score, plainly, gate["thresholds"], natural), score, distance, plainly,
-                        bool(plainly) or bool(photo[8] < FEATURELESS_DETAIL), bool(photo[9] < DIM_GREY_LEVEL),
+                        bool(plainly) or bool(photo[8] < FEATURELESS_DETAIL) or bool(photo[11] > RULED),
+                        bool(photo[9] < DIM_GREY_LEVEL),
                         natural, natural > gate["thresholds"].get("natural", np.inf))
 
 

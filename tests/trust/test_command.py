@@ -10,7 +10,8 @@ import pytest
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, check_bundle, load_scope_reference
 from Dermal.inference.datasets import FIXTURES_DIR, ROOT
 from Dermal.inference.scope import GATE_FEATURES
-from trust.photos import fresh_photos, non_lesion_photos
+from trust.fresh import fresh_photos
+from trust.photos import non_lesion_photos
 
 
 def run(env, *args):

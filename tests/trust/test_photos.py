@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trust.photos import (PHONE_WIDTH, at_phone_width, chart_photos, fresh_photos, generated_photos,
+from trust.photos import (PHONE_WIDTH, at_phone_width, chart_photos, generated_photos,
                           library_photos, non_lesion_photos, skimage_photos, spoiled_photo)
 
 
@@ -16,16 +16,6 @@ def test_every_non_lesion_photo_is_a_decodable_jpeg_with_a_group():
         with Image.open(io.BytesIO(photo.jpeg)) as image:
             assert image.format == "JPEG" and min(image.size) >= 64, photo.name
         assert photo.group and photo.family
-
-
-def test_the_fresh_photos_are_new_decodable_jpegs_none_among_the_fitting_ones():
-    fresh, fitting = fresh_photos(), non_lesion_photos()
-    assert len(fresh) >= 12 and len({p.name for p in fresh + fitting}) == len(fresh) + len(fitting)
-    assert not {p.jpeg for p in fresh} & {p.jpeg for p in fitting}
-    assert [p.jpeg for p in fresh] == [p.jpeg for p in fresh_photos()]
-    for photo in fresh:
-        with Image.open(io.BytesIO(photo.jpeg)) as image:
-            assert image.format == "JPEG" and min(image.size) >= 64, photo.name
 
 
 def test_crops_share_their_pictures_group():

@@ -14,8 +14,10 @@ rng = np.random.default_rng(3)
 def readings(n, centre, photo, spread=0.1, groups=None):
     statistics = np.abs(rng.normal(centre, spread, (n, sum(SIZES))))
     photos = np.abs(rng.normal(photo, 0.02, (n, 6)))
-    # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim, no noise
-    photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0), np.full(n, 0.9)]
+    # nothing clipped white (the shown pixels' saturation is the mean's), skin-coloured, with detail, not dim, no
+    # noise, not ruled
+    photos = np.c_[photos, photos[:, 1], np.zeros(n), np.full(n, 30.0), np.full(n, 128.0), np.full(n, 0.9),
+                   np.zeros(n)]
     names = np.array([f"p{i}" for i in range(n)])
     return Readings(names, np.array(groups) if groups is not None else names, statistics, photos, np.zeros((n, 0)),
                     np.full(n, "", dtype=object), np.full_like(statistics, np.nan), np.full_like(photos, np.nan),
@@ -97,6 +99,20 @@ def test_levels_are_as_served_an_exposure_warning_lowers_not_a_lesion_unless_col
     assert list(scope_fit.levels(gate, far)) == ["unusual", "unusual", "not_a_lesion"]
     far.photo[0, 7], far.photo[1, 8] = 0.6, 0.5    # mostly blue; featureless: no bad photo of a lesion is so
     assert list(scope_fit.levels(gate, far)) == ["not_a_lesion"] * 3
+
+
+def test_a_ruled_photo_keeps_the_gate_s_not_a_lesion_under_any_warning_but_is_not_made_one_by_its_lines(sets):
+    lesions, others = sets
+    gate = scope_fit.fit_gate(lesions, others, SIZES, LAYERS)
+    far = scope_fit.subset(others, np.isin(np.arange(30), [0, 1]))
+    far.photo[:, 1] = far.photo[:, 6] = 0.3
+    far.warnings[:] = "too_bright"
+    assert list(scope_fit.levels(gate, far)) == ["unusual"] * 2
+    far.photo[0, 11] = 0.75                         # a chart's axes
+    assert list(scope_fit.levels(gate, far)) == ["not_a_lesion", "unusual"]
+    near = scope_fit.subset(lesions["derm_eval"], np.arange(40) < 1)
+    near.photo[0, 11] = 0.75
+    assert list(scope_fit.levels(gate, near)) == ["lesion"]
 
 
 def test_a_dim_photo_keeps_not_a_lesion_only_when_brightened_it_is_no_nearer_a_lesion(sets):

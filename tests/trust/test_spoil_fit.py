@@ -3,7 +3,7 @@ import pytest
 
 from Dermal.inference.bundle import bundle_dir, check_bundle, load_scope_reference
 from Dermal.inference.engines import get_engine
-from Dermal.inference.scope import FEATURELESS_DETAIL, NOISE_STRUCTURE, UNLIKE_SKIN_SHARE
+from Dermal.inference.scope import FEATURELESS_DETAIL, NOISE_STRUCTURE, RULED, UNLIKE_SKIN_SHARE
 from trust.photos import SPOILS
 from trust.spoil_fit import read_spoiled, spoil_figures
 
@@ -41,6 +41,7 @@ def test_no_badly_taken_photo_comes_near_the_bars_past_which_no_warning_excuses_
         assert counts["most_unlike_skin"] < 0.6 * UNLIKE_SKIN_SHARE, spoil
         assert counts["least_detail"] > 1.5 * FEATURELESS_DETAIL, spoil
         assert counts["least_structure"] > 1.5 * NOISE_STRUCTURE, spoil
+        assert counts["most_ruled"] < 0.5 * RULED, spoil
 
 
 def test_no_badly_exposed_photo_goes_beyond_the_natural_distance_no_exposure_warning_excuses(figures, gate):

@@ -10,7 +10,7 @@ import pytest
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
 from Dermal.inference.quality import GREY
-from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NOISE_STRUCTURE, NORMAL_GREY_LEVEL, ScopeReading,
+from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NOISE_STRUCTURE, NORMAL_GREY_LEVEL, RULED, ScopeReading,
                                     allowing_for_quality, brightened, leave_one_out_scores, level_of,
                                     LESION_MEAN_COLOUR, grey_level, natural_distance, needs_second_look,
                                     not_a_lesion_reasons,
@@ -136,6 +136,42 @@ def test_noise_has_no_structure_and_a_lesion_photo_or_a_flat_colour_has(lesion_j
     noise = np.clip(rng.normal(128, 40, (1, 254, 254, 3)), 0, 255)
     assert photo_statistics(noise)[10] < 0.05 < NOISE_STRUCTURE < 0.6 < photo_statistics(lesion)[10]
     assert photo_statistics(np.full((1, 8, 8, 3), 128.0))[10] == 1
+
+
+def axes_frame(size=254, thickness=1):
+    """A white page with a chart's axes: thin black lines over 3/4 of a row and of a column."""
+    page = np.full((1, size, size, 3), 255.0)
+    page[0, 200:200 + thickness, 40:230] = page[0, 10:200, 40:40 + thickness] = 0
+    return page
+
+
+def test_a_chart_s_axes_are_ruled_lines_and_a_lesion_photo_has_none(lesion_jpeg):
+    from Dermal.inference.imaging import model_input, open_photo
+
+    lesion = model_input(open_photo(lesion_jpeg, 254).pixels, 254, 254)
+    assert photo_statistics(lesion)[11] < RULED / 2
+    for thickness in (1, 2, 3):
+        assert photo_statistics(axes_frame(thickness=thickness))[11] == pytest.approx(190 / 254, abs=0.02)
+    assert photo_statistics(axes_frame(thickness=6))[11] == 0   # a band, not a line
+    one_way = axes_frame()
+    one_way[0, 10:200, 40] = 255                                # a horizontal line alone: a ruler's edge, a hair
+    assert photo_statistics(one_way)[11] < 0.01
+
+
+def test_a_line_drawn_at_a_slant_is_not_ruled():
+    page = np.full((1, 254, 254, 3), 255.0)
+    columns = np.arange(20, 234)
+    page[0, (100 + 0.1 * columns).astype(int), columns] = 0     # 6 degrees off the row
+    page[0, columns, (100 + 0.1 * columns).astype(int)] = 0
+    assert photo_statistics(page)[11] < 0.15
+
+
+def test_a_ruled_photo_is_unexplained_by_quality_yet_only_its_score_makes_it_not_a_lesion():
+    frame = axes_frame()
+    frame[0, 100:140, 100:140] = (200, 120, 100)                # some colour: not plainly colourless
+    reading = read_scope(np.ones(5), photo_statistics(frame), GATE)   # its score is 0: unusual
+    assert reading.unexplained_by_quality and reading.level == "unusual" and not reading.plainly_not_skin
+    assert not needs_second_look(reading._replace(level="not_a_lesion"))
 
 
 def test_noise_or_a_photo_mostly_green_blue_or_purple_is_not_a_lesion_whatever_its_score():
@@ -310,6 +346,16 @@ def test_the_rocket_at_dusk_is_not_a_lesion_though_dim_blue_is_no_lesion_colour(
     """Dim (mean grey 60) and, brightened, nearer a lesion than before; but most of it is blue sky."""
     rocket = next(p for p in skimage_photos() if p.name == "rocket")
     result = predict_skin_simple(rocket.jpeg, gradcam=False, flip_average=False)
+    assert result.scope == "not_a_lesion" and result.out_of_scope
+
+
+def test_a_line_chart_on_white_is_not_a_lesion_under_its_too_bright_warning_for_its_axes_are_ruled():
+    """Too bright, and no farther than a washed-out lesion photo for the natural-image model: its ruled axes are
+    what no badly taken lesion photo has."""
+    chart = next(p for p in chart_photos() if p.name == "line chart")
+    result = predict_skin_simple(chart.jpeg, gradcam=False, flip_average=False)
+    assert "too_bright" in [warning.code for warning in result.warnings]
+    assert result.scope_natural_distance < result.scope_thresholds["natural"]
     assert result.scope == "not_a_lesion" and result.out_of_scope
 
 
