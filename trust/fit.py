@@ -5,8 +5,8 @@ from Dermal.inference.bundle import scope_entry
 from Dermal.inference.engines import get_engine
 
 from . import photos, referral_fit, representations, scope_fit
-from .fresh import fresh_photos
 from .bundle_write import update_backbone_entry, write_gate
+from .fresh import fresh_photos
 from .readings import read_labelled, read_photos
 
 

@@ -279,10 +279,9 @@ def read_scope(statistics, photo, gate, natural_features=None):
     natural = float("nan")
     if natural_features is not None and "natural_reference" in gate:
         natural = float(natural_distance(np.asarray(natural_features)[None], gate["natural_reference"])[0])
-    return ScopeReading(level_of(score, plainly, gate["thresholds"], natural), score, distance, plainly,
-                        bool(plainly) or bool(photo[8] < FEATURELESS_DETAIL) or bool(photo[11] > RULED),
-                        bool(photo[9] < DIM_GREY_LEVEL),
-                        natural, natural > gate["thresholds"].get("natural", np.inf))
+    unexplained = bool(plainly or photo[8] < FEATURELESS_DETAIL or photo[11] > RULED)
+    return ScopeReading(level_of(score, plainly, gate["thresholds"], natural), score, distance, plainly, unexplained,
+                        bool(photo[9] < DIM_GREY_LEVEL), natural, natural > gate["thresholds"].get("natural", np.inf))
 
 
 def not_a_lesion_reasons(reading, thresholds):
