@@ -7,12 +7,13 @@ What it does
      gunicorn found first is the one beside this interpreter (its bin dir leads PATH).
   2. Production settings: render.yaml's env values (DEBUG=false, ENABLE_GRADCAM, the *_NUM_THREADS, ...), a
      fresh random SECRET_KEY, ALLOWED_HOSTS=127.0.0.1,localhost, and a throw-away SQLite DATABASE_URL (or
-     --database-url), migrated, and collectstatic run into staticfiles/, as build.sh does. Requests carry
+     --database-url), migrated, and collectstatic run (into the run's own folder), as build.sh does. Requests carry
      `X-Forwarded-Proto: https`, as Render's TLS proxy adds, so the production SSL redirect stays on.
   3. Measures the whole service, the Gunicorn master plus its workers summed (RSS and PSS), sampled at ~20 Hz
      in a background thread, plus each process's VmHWM (kernel high-water mark, catches spikes between
      samples): after start-up (Django imported, model not loaded; /memory/ must say so), after the first
-     prediction (model loaded), the peak during N real uploads over HTTP with Grad-CAM on (default 20), and the
+     prediction (model loaded; always the same 600x450 photo, so the figure is the model's on any clone and
+     whatever --images holds; the photos' own cost is reported separately, as the peak over it), the peak during N real uploads over HTTP with Grad-CAM on (default 20), and the
      peak during a burst of concurrent uploads (default 4). Also the first-request time and the warm
      median/p95 latency of the sequential uploads.
   4. Prints each figure against its threshold and the decision matrix verdict, writes the figures as JSON
@@ -46,14 +47,17 @@ Examples
   python test_before_deploy.py --json proof.json    # and keep the figures
   python test_before_deploy.py --engine keras       # the same proof with the original Keras model (TensorFlow)
   python test_before_deploy.py --images DIR --budget 512
+  python test_before_deploy.py --largest            # the largest photos it accepts (40 MP), on any clone
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
 import signal
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,7 +68,7 @@ from harness import ProofError  # the harness: psutil, PyYAML, requests; no mode
 from harness.blueprint import start_command
 from harness.client import Tally, check_prediction, top_class, upload_until_done
 from harness.memory import ServiceSampler, process_breakdown
-from harness.photos import DEFAULT_IMAGES, load_images, spread
+from harness.photos import DEFAULT_IMAGES, at_the_pixel_limit, describe, load_images, model_photo, spread
 from harness.report import DEFAULT_LIMITS, exit_code, finish, markdown, percentile, table
 from harness.service import running_service
 
@@ -76,8 +80,10 @@ class Run:
 
     def __init__(self, args, service, images):
         self.args, self.service, self.images, self.client = args, service, images, service.client
+        self.model_photo = model_photo()
         self.sampler, self.tally = ServiceSampler(service.master_pid, hz=args.hz), Tally()
-        self.report = new_report(args, service)
+        self.report = new_report(args, service, self.model_photo)
+        self.report["meta"]["photos"] = describe(images)
         self.figures, self.errors, self.limits = self.report["figures"], self.report["errors"], self.report["limits"]
 
     def phase_peaks(self, prefix):
@@ -94,7 +100,7 @@ class Run:
         return response, seconds
 
 
-def new_report(args, service):
+def new_report(args, service, run_photo):
     limits = {"startup_mb": args.startup_limit, "model_mb": args.model_limit, "peak_mb": args.peak_limit,
               "budget_mb": float(args.budget), "warm_s": args.warm_limit,
               "first_s": float(service.gunicorn.get("timeout", 30))}
@@ -107,6 +113,7 @@ def new_report(args, service):
         "gunicorn": {k: service.gunicorn.get(k) for k in ("workers", "worker_class", "threads", "timeout",
                                                           "max_requests", "max_requests_jitter")},
         "engine": args.engine, "images": str(args.images), "uploads": args.uploads, "burst": args.burst,
+        "model_photo": {"path": str(run_photo.path), "px": list(run_photo.size())},
     }
     return {"meta": meta, "limits": limits, "figures": {"uploads": args.uploads, "burst": args.burst,
                                                         "startup_seconds": service.ready_seconds}, "errors": []}
@@ -128,9 +135,10 @@ def measure_startup(run):
 
 
 def measure_first(run, startup):
-    """The first prediction loads the model: its time, and memory over start-up."""
+    """The first prediction loads the model: its time, and memory over start-up. It analyses the same small
+    photo on every run (harness.photos.model_photo), so that the figure is the model's, not the first upload's."""
     run.sampler.phase = "first"
-    response, seconds = run.upload(run.images[0], "first upload", time.monotonic() + run.limits["first_s"] + 30)
+    response, seconds = run.upload(run.model_photo, "first upload", time.monotonic() + run.limits["first_s"] + 30)
     run.figures["first_request_s"] = round(seconds, 3) if response else None
     if response:  # what actually answered (the prediction says its engine and precision)
         answer = response.json() or {}
@@ -216,17 +224,32 @@ def totals(run):
         server_errors=len(tally.server_errors), failed_uploads=len(tally.failed))
     figures["peak_mb"] = max(filter(None, (figures["sampled_peak_rss_mb"], figures["peak_hwm_sum_mb"])),
                              default=None)
+    if figures["peak_mb"] and figures.get("loaded_rss_mb"):  # what the photos uploaded added to the model's cost
+        figures["photos_delta_mb"] = round(figures["peak_mb"] - figures["loaded_rss_mb"], 1)
     run.errors += tally.server_errors + tally.failed
     if run.errors:
         run.report["server_log_tail"] = run.service.server.log_tail()
 
 
+@contextlib.contextmanager
+def photos_to_upload(args):
+    """--images, or with --largest the committed photos at the service's pixel limit (removed afterwards)."""
+    if not args.largest:
+        yield load_images(args.images)
+        return
+    from Dermal.inference.imaging import MAX_PIXELS  # the service's own limit (DERMAI_MAX_PIXELS)
+
+    with tempfile.TemporaryDirectory(prefix="dermai-largest-") as folder:
+        args.images = at_the_pixel_limit(folder, MAX_PIXELS)
+        yield load_images(args.images)
+
+
 def run_proof(args):
-    images = load_images(args.images)
-    with running_service(database_url=args.database_url, engine=args.engine, budget=float(args.budget),
-                         port=args.port, log_path=args.server_log, collect_static=not args.skip_collectstatic,
-                         bundle_snapshot=False, start_timeout=args.start_timeout,
-                         request_timeout=args.request_timeout) as service:
+    service_options = dict(database_url=args.database_url, engine=args.engine, budget=float(args.budget),
+                           port=args.port, log_path=args.server_log, collect_static=not args.skip_collectstatic,
+                           bundle_snapshot=False, start_timeout=args.start_timeout,
+                           request_timeout=args.request_timeout)
+    with photos_to_upload(args) as images, running_service(**service_options) as service:
         run = Run(args, service, images)
         run.sampler.start()
         try:
@@ -247,6 +270,9 @@ def parser():
                    help="DERMAL_ENGINE for the server: litert (the int8 bundle, default) or keras (TensorFlow)")
     p.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
                    help=f"folder of real photos (default {DEFAULT_IMAGES})")
+    p.add_argument("--largest", action="store_true",
+                   help="upload the largest photos the service accepts instead: the committed photos scaled up to "
+                        "its pixel limit (40 MP by default)")
     p.add_argument("--budget", type=float, default=DEFAULT_LIMITS["budget_mb"],
                    help="the container's memory in MB (default %(default)s)")
     p.add_argument("--startup-limit", type=float, default=DEFAULT_LIMITS["startup_mb"],
@@ -267,7 +293,7 @@ def parser():
     p.add_argument("--start-timeout", type=float, default=90, help="seconds for /health/ to answer 200")
     p.add_argument("--request-timeout", type=float, default=120, help="seconds per HTTP request")
     p.add_argument("--phase-timeout", type=float, default=600, help="seconds for the uploads, and for the burst")
-    p.add_argument("--skip-collectstatic", action="store_true", help="reuse staticfiles/ as it is")
+    p.add_argument("--skip-collectstatic", action="store_true", help="serve the repository's staticfiles/ as it is")
     p.add_argument("--server-log", help="keep Gunicorn's output in this file")
     return p
 

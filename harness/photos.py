@@ -1,5 +1,9 @@
-"""The real photos the harness uploads: a labelled folder (images/ + labels.csv) or a plain folder of photos."""
+"""The real photos the harness uploads: a labelled folder (images/ + labels.csv) or a plain folder of photos,
+and the one fixed photo that measures the model's own cost whatever folder is uploaded."""
+import io
 from pathlib import Path
+
+from PIL import Image as PILImage
 
 from Dermal.inference.datasets import EVAL_DIR, FIXTURES_DIR, load_labelled
 from harness import ProofError
@@ -7,11 +11,15 @@ from harness import ProofError
 # The 56 labelled HAM10000 photos beside the repository, else the committed CC-0 fixtures (a plain clone).
 DEFAULT_IMAGES = EVAL_DIR if EVAL_DIR.is_dir() else FIXTURES_DIR
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+# The photo that loads the model: the first committed melanoma at HAM10000's 600x450, the scale the model was
+# trained at, so "model loaded" holds the model and one small photo on every clone, whatever is uploaded next.
+MODEL_PHOTO_SIZE = (600, 450)
 
 
 class Image:
-    def __init__(self, path, dx=None, age=None, sex=None, site=None):
+    def __init__(self, path, dx=None, age=None, sex=None, site=None, data=None):
         self.path, self.dx, self.age, self.sex, self.site = Path(path), dx, age, sex, site
+        self.data = data  # the bytes to send, when they are not the file's
 
     def fields(self, gradcam):
         """The form fields sent along: gradcam, and the age/sex/site known."""
@@ -24,7 +32,48 @@ class Image:
     def upload_file(self):
         """(filename, bytes, content type) of the photo, as a multipart file."""
         mime = "image/png" if self.path.suffix.lower() == ".png" else "image/jpeg"
-        return self.path.name, self.path.read_bytes(), mime
+        return self.path.name, self.path.read_bytes() if self.data is None else self.data, mime
+
+    def size(self):
+        """(width, height) in pixels, from the header."""
+        with PILImage.open(io.BytesIO(self.data) if self.data is not None else self.path) as photo:
+            return photo.size
+
+    def bytes(self):
+        return len(self.data) if self.data is not None else self.path.stat().st_size
+
+
+def model_photo():
+    """The fixed photo of the first (model-loading) upload: see MODEL_PHOTO_SIZE."""
+    item = load_labelled(FIXTURES_DIR)[0]
+    with PILImage.open(item.path) as photo:
+        out = io.BytesIO()
+        photo.convert("RGB").resize(MODEL_PHOTO_SIZE, PILImage.LANCZOS).save(out, "JPEG", quality=92)
+    return Image(item.path, item.dx, item.age, item.sex, item.site, data=out.getvalue())
+
+
+def at_the_pixel_limit(folder, max_pixels, count=4):
+    """The first `count` committed photos scaled up to just under `max_pixels` (the most the service decodes) as
+    JPEGs in `folder`, labelled as before: the costliest photos it accepts, on any clone. A 40 MP one is ~4 MB,
+    under the 10 MB upload limit, so the pixels are the limit that binds."""
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    header, *rows = (FIXTURES_DIR / "labels.csv").read_text().splitlines(keepends=True)
+    for item in load_labelled(FIXTURES_DIR)[:count]:
+        with PILImage.open(item.path) as photo:
+            scale = (max_pixels / (photo.width * photo.height)) ** 0.5
+            size = int(photo.width * scale), int(photo.height * scale)
+            photo.convert("RGB").resize(size, PILImage.BICUBIC).save(folder / "images" / item.path.name, quality=90)
+    (folder / "labels.csv").write_text(header + "".join(rows[:count]))
+    return folder
+
+
+def describe(images):
+    """What a run uploaded: how many photos, the smallest and largest in pixels, the largest file."""
+    sizes = sorted((image.size() for image in images), key=lambda wh: wh[0] * wh[1])
+    return {"count": len(images), "smallest_px": list(sizes[0]), "largest_px": list(sizes[-1]),
+            "largest_megapixels": round(sizes[-1][0] * sizes[-1][1] / 1e6, 1),
+            "largest_mb": round(max(image.bytes() for image in images) / 2**20, 2)}
 
 
 def load_images(folder):

@@ -102,6 +102,17 @@ def _per_process(rows):
     return ", ".join(f"{r['role']} {r['rss_mb']:.1f} MB" for r in rows) if rows else "n/a"
 
 
+def _photos(meta):
+    """The uploads' folder and sizes, and the fixed photo that loaded the model."""
+    photos, first = meta.get("photos"), meta.get("model_photo")
+    if not photos:
+        return "n/a"
+    shown = (f"{photos['count']} from {meta['images']}, {'x'.join(map(str, photos['smallest_px']))} to "
+             f"{'x'.join(map(str, photos['largest_px']))} px ({photos['largest_megapixels']} MP), files up to "
+             f"{photos['largest_mb']} MB")
+    return shown + (f"; the model loaded on {'x'.join(map(str, first['px']))} px" if first else "")
+
+
 def _info(report):
     """The figures without a threshold, as (name, value) pairs."""
     f = report["figures"]
@@ -115,6 +126,8 @@ def _info(report):
         (f"peak during burst of {f.get('burst')} RSS / PSS / VmHWM sum",
          f"{_fmt(f.get('burst_peak_rss_mb'), 'MB')} / {_fmt(f.get('burst_peak_pss_mb'), 'MB')} / "
          f"{_fmt(f.get('burst_peak_hwm_mb'), 'MB')}"),
+        ("photos uploaded", _photos(report["meta"])),
+        ("what the photos added over the loaded model (peak - model loaded)", _fmt(f.get("photos_delta_mb"), "MB")),
         ("first request (model load + 1st analysis)", _fmt(f.get("first_request_s"), "s")),
         ("warm median / p95", f"{_fmt(f.get('warm_median_s'), 's')} / {_fmt(f.get('warm_p95_s'), 's')}"),
         ("burst: slot 503s retried / burst wall time",

@@ -81,6 +81,8 @@ def running_service(*, database_url=None, env=None, options=None, collect_static
     gunicorn = gunicorn_settings(argv)  # refuses a line that does not run gunicorn before anything starts
     with tempfile.TemporaryDirectory(prefix="dermai-service-") as tmp:
         settings = {**server_env(tmp, port, database_url=database_url, engine=engine, budget=budget), **(env or {})}
+        if collect_static:  # its own copy: services started side by side (pytest-xdist) must not share one
+            settings.setdefault("DERMAI_STATIC_ROOT", str(Path(tmp) / "staticfiles"))
         if bundle_snapshot and not (env or {}).get("DERMAL_BUNDLE_DIR"):
             settings["DERMAL_BUNDLE_DIR"] = str(snapshot_bundle(Path(tmp) / "bundle"))
         prepare(settings, collect_static)

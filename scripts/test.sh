@@ -1,27 +1,56 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine and runs every test: the suite on SQLite, the suite again with the labelled sets
-# hidden (as on a clone without ../shared), the web suite again on a real PostgreSQL, a real headless Chromium
-# (Debian's), and the pre-deploy memory proof (a failing budget fails the run).
+# Sets up a fresh machine and runs every test, each stage timed (CI runs this):
+#   scripts/test.sh           everything: every test once with the labelled sets hidden (as on a clone without
+#                             ../shared), the tests that read them with them, and hidden again to prove each
+#                             skips cleanly; the database tests again on a real PostgreSQL; the pre-deploy proof
+#   scripts/test.sh --quick   the inner loop: the unit-level tests of every module (no servers, no browser, no
+#                             TensorFlow, no labelled sets), about a minute once set up
+# Real Gunicorn, PostgreSQL (Debian's) and headless Chromium (Debian's) are started by the tests that need them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-if [ ! -x /usr/bin/chromium ]; then
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+stage() {  # stage NAME COMMAND...: announced, run, and timed
+  local name=$1 started=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  echo "== $name: $((SECONDS - started)) s"
+}
+pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider --dist loadgroup)
+hidden=$(mktemp -d)  # DERMAI_DATA_ROOT for the runs without the labelled sets
+trap 'rm -rf "$hidden"' EXIT
+
+if [ "${1:-}" = --quick ]; then
+  stage "set up (.venv)" scripts/setup.sh requirements-dev.txt
+  stage "quick: unit-level tests, no servers" env DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -n 2 -m "not slow and not needs_data"
+  exit
 fi
-database_url=$(scripts/postgres.sh)
-scripts/setup.sh requirements-dev.txt
-mkdir -p artifacts
-echo "== full suite on SQLite"
-.venv/bin/python -m pytest -q -p no:cacheprovider
-echo "== the suite without ../shared (a plain clone: only the committed photos of tests/data)"
-# All but the endurance runs (soak and overload: minutes of uploads, about time and memory, not data; the
-# proof's and bench's end-to-end tests cover the same fallback to tests/data without ../shared).
-no_data=$(mktemp -d)
-DERMAI_DATA_ROOT=$no_data .venv/bin/python -m pytest -q -p no:cacheprovider --ignore tests/test_endurance.py
-rmdir "$no_data"
-echo "== web suite on PostgreSQL"
-DATABASE_URL=$database_url .venv/bin/python -m pytest -q -p no:cacheprovider Dermal/tests/web
-echo "== pre-deploy proof (render.yaml's Gunicorn line, PostgreSQL as on Render)"
-.venv/bin/python test_before_deploy.py --database-url "$database_url" \
+
+setup() {
+  if [ ! -x /usr/bin/chromium ]; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  database_url=$(scripts/postgres.sh)
+  scripts/setup.sh requirements-dev.txt
+  mkdir -p artifacts
+}
+all_skip() {  # the tests that read the labelled sets, with the sets hidden: every one skips, with its reason
+  local out
+  out=$(DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -m needs_data -rs) || { echo "$out"; return 1; }
+  echo "$out"
+  tail -n 1 <<<"$out" | grep -qE '^[0-9]+ skipped' || { echo "a test that needs the labelled sets did not skip"; return 1; }
+}
+
+total=$SECONDS
+stage "set up (Chromium, PostgreSQL, .venv)" setup
+stage "the suite without ../shared (every test but those that read the labelled sets)" \
+  env DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -n 2 -m "not needs_data"
+stage "the tests that read the labelled sets of ../shared" "${pytest[@]}" -n 2 -m needs_data
+stage "the same with the sets hidden: each skips" all_skip
+stage "the database tests again on PostgreSQL" \
+  env DERMAI_DATA_ROOT="$hidden" DATABASE_URL="$database_url" "${pytest[@]}" -n 2 -m "database and not needs_data"
+stage "the pre-deploy proof (render.yaml's Gunicorn line, PostgreSQL as on Render)" \
+  .venv/bin/python test_before_deploy.py --database-url "$database_url" \
   --json artifacts/before_deploy.json --markdown artifacts/before_deploy.md
+echo "== all stages: $((SECONDS - total)) s"

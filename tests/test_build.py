@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # build.sh in a process of its own
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build.sh"
 BUNDLE = ROOT / "Dermal" / "bundle"
@@ -89,13 +91,14 @@ def test_fails_when_the_backbone_is_replaced_by_one_of_the_same_size(tmp_path):
 
 def test_runs_clean_from_another_directory_without_secret_key(tmp_path):
     """The install step is skipped (tests stay offline); bundle check, collectstatic and migrate run for real."""
-    database = tmp_path / "build.sqlite3"
-    done = run_build(build_env(BUILD_SKIP_INSTALL="1", DATABASE_URL=f"sqlite:///{database}"), cwd=tmp_path)
+    database, static = tmp_path / "build.sqlite3", tmp_path / "staticfiles"
+    done = run_build(build_env(BUILD_SKIP_INSTALL="1", DATABASE_URL=f"sqlite:///{database}",
+                               DERMAI_STATIC_ROOT=str(static)), cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "bundle verified" in done.stdout
     assert "throw-away key" in done.stdout
     assert "build.sh: done" in done.stdout
-    assert (ROOT / "staticfiles" / "staticfiles.json").is_file()  # WhiteNoise's manifest (DEBUG off)
+    assert (static / "staticfiles.json").is_file()  # WhiteNoise's manifest (DEBUG off)
     with sqlite3.connect(database) as db:
         applied = {app for (app,) in db.execute("select app from django_migrations")}
     assert {"auth", "sessions", "Dermal"} <= applied

@@ -28,6 +28,8 @@ from harness.photos import Image
 from harness.server import Server, free_port, server_env
 from harness.service import Service, running_service, snapshot_bundle
 
+pytestmark = pytest.mark.slow  # real Gunicorn and PostgreSQL, one start per fault
+
 HINT = "quantize_model.py"
 BACKBONE, HEAD_WEIGHTS, MANIFEST = "backbone_int8.tflite", "head.npz", "manifest.json"
 

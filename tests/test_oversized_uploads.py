@@ -19,6 +19,8 @@ import requests
 from harness.memory import ServiceSampler
 from harness.service import running_service
 
+pytestmark = pytest.mark.slow  # real Gunicorn
+
 MB = 1024 * 1024
 LIMIT_MB, CAP_MB = 10, 40  # DERMAI_MAX_UPLOAD_MB and DERMAI_DRAIN_MAX_MB of the service under test
 LIMIT = f"the limit is {LIMIT_MB:.1f} MB"

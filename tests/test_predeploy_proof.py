@@ -11,6 +11,8 @@ import pytest
 
 import test_before_deploy as proof
 
+pytestmark = pytest.mark.slow  # real Gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "test_before_deploy.py"
 
@@ -74,6 +76,18 @@ def test_end_to_end_a_failing_budget_fails(tmp_path):
     failed = [c["name"] for c in report["checks"] if not c["passed"]]
     assert failed == ["peak memory within the budget"]
     assert_server_gone(report)
+
+
+def test_the_largest_photos_the_service_accepts_still_fit(tmp_path):
+    """40 MP photos (the pixel limit): the model's figure is the same as with any photos; the peak rises, under
+    the budget with a fifth of it to spare."""
+    done, report = run_proof(tmp_path, "--largest", "--uploads", "2", "--burst", "2")
+    assert done.returncode == 0 and report["verdict"] == "deploy", done.stdout + done.stderr[-3000:]
+    photos = report["meta"]["photos"]
+    assert photos["count"] == 4 and 39.9 < photos["largest_megapixels"] <= 40.0
+    assert report["meta"]["model_photo"]["px"] == [600, 450]
+    assert report["figures"]["photos_delta_mb"] > 100  # 40 MP decoded at 3 bytes a pixel
+    assert "the model loaded on 600x450 px" in done.stdout and "(40.0 MP)" in done.stdout
 
 
 def test_proof_that_cannot_run_says_do_not_deploy(tmp_path):

@@ -9,7 +9,8 @@ from PIL import Image as PILImage
 
 from Dermal.inference.datasets import FIXTURES_DIR
 from harness import ProofError
-from harness.photos import DEFAULT_IMAGES, load_images, spread
+from harness.photos import (DEFAULT_IMAGES, MODEL_PHOTO_SIZE, at_the_pixel_limit, describe, load_images, model_photo,
+                            spread)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +42,28 @@ def test_a_clone_without_the_labelled_sets_uploads_the_committed_photos(tmp_path
                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == [str(FIXTURES_DIR), str(len(fixture_items)),
                                    str(len({item.dx for item in fixture_items}))]
+
+
+def test_the_model_photo_is_the_same_small_real_photo_whatever_is_uploaded(fixture_items):
+    """The first upload, whose memory is the model's figure, must not depend on the folder a run uploads."""
+    first, again = model_photo(), model_photo()
+    assert first.upload_file() == again.upload_file() and first.size() == MODEL_PHOTO_SIZE == (600, 450)
+    assert first.path == fixture_items[0].path and first.dx == "mel" and first.site
+    assert first.bytes() < fixture_items[0].path.stat().st_size
+
+
+def test_describe_names_the_smallest_and_largest_photo(fixture_items):
+    shown = describe(load_images(FIXTURES_DIR))
+    assert shown["count"] == len(fixture_items)
+    assert shown["smallest_px"] == [1024, 768] and shown["largest_px"] == [3072, 2304]
+    assert shown["largest_megapixels"] == 7.1 and 0 < shown["largest_mb"] < 1
+
+
+def test_photos_at_the_pixel_limit_are_the_committed_ones_scaled_up_to_it(tmp_path, fixture_items):
+    folder = at_the_pixel_limit(tmp_path, 2_000_000, count=2)
+    images = load_images(folder)
+    assert [image.path.name for image in images] == [item.path.name for item in fixture_items[:2]]
+    assert [image.dx for image in images] == [item.dx for item in fixture_items[:2]]
+    for image, item in zip(images, fixture_items):
+        (width, height), (was_width, was_height) = image.size(), PILImage.open(item.path).size
+        assert 1_990_000 < width * height <= 2_000_000 and abs(width / height - was_width / was_height) < 0.01

@@ -1,5 +1,5 @@
 """harness.report: the checks against their thresholds, the decision matrix, the nearest-rank percentile."""
-from harness.report import checks_for, decide, exit_code, percentile
+from harness.report import checks_for, decide, exit_code, finish, markdown, percentile
 
 
 LIMITS = {"startup_mb": 100, "model_mb": 150, "peak_mb": 450, "budget_mb": 512.0, "warm_s": 10, "first_s": 300.0}
@@ -47,3 +47,15 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 0.5) == 10.0
     assert percentile([3.0], 0.95) == 3.0
     assert percentile([], 0.95) is None
+
+
+def test_the_report_says_which_photos_were_uploaded_and_which_loaded_the_model():
+    meta = {"date": "2026-12-02 20:00 UTC", "machine": "x86_64", "engine": "litert", "precision": "int8",
+            "images": "tests/data", "model_photo": {"path": "ISIC_0012633.jpg", "px": [600, 450]},
+            "photos": {"count": 16, "smallest_px": [1024, 768], "largest_px": [3072, 2304],
+                       "largest_megapixels": 7.1, "largest_mb": 0.8}}
+    report = finish({"meta": meta, "limits": LIMITS, "figures": figures(photos_delta_mb=61.5), "errors": []})
+    table = markdown(report)
+    assert ("| photos uploaded | 16 from tests/data, 1024x768 to 3072x2304 px (7.1 MP), files up to 0.8 MB; "
+            "the model loaded on 600x450 px |") in table
+    assert "| what the photos added over the loaded model (peak - model loaded) | 61.5 MB |" in table

@@ -1,10 +1,13 @@
 """harness.service: render.yaml's real service for the block of a `with`, options and env applied, always stopped."""
 import psutil
+import pytest
 import requests
 
 from harness.client import check_prediction
 from harness.photos import Image
 from harness.service import running_service
+
+pytestmark = pytest.mark.slow  # real Gunicorn
 
 
 def test_the_service_runs_with_its_overrides_answers_and_is_gone_after(fixture_items):

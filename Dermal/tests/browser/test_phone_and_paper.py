@@ -8,7 +8,7 @@ from Dermal.tests.web.conftest import astronaut_photo, first_of, spoiled
 
 from .conftest import SCREENSHOTS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
 PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 REPORT_PDF = SCREENSHOTS.parent / "report.pdf"
 A4_CONTENT_PX = {"width": 703, "height": 1032}  # 210 x 297 mm less the print stylesheet's 12 mm margins, at 96 dpi

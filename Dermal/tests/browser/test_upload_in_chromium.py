@@ -3,7 +3,7 @@ import pytest
 
 from Dermal.inference.datasets import FIXTURES_DIR
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
 
 
 def real_photo(fixture_items, dx="mel"):

@@ -85,6 +85,7 @@ def test_missing_bundle_raises_bundle_error(lesion_jpeg, monkeypatch, tmp_path):
         predict_skin_simple(lesion_jpeg)
 
 
+@pytest.mark.slow
 def test_keras_engine_gives_the_same_result_object(lesion_jpeg, monkeypatch):
     pytest.importorskip("tensorflow", reason="the Keras engine needs requirements-offline.txt")
     litert = predict_skin_simple(lesion_jpeg, gradcam=True)

@@ -106,6 +106,7 @@ def test_scope_reading_alone_is_the_analysis_reading(lesion_jpeg):
     assert alone is not None and alone == analysed
 
 
+@pytest.mark.slow
 def test_keras_scope_reading_alone_is_its_analysis_reading(lesion_jpeg, fresh_engine):
     pytest.importorskip("tensorflow", reason="the Keras engine needs requirements-offline.txt")
     fresh_engine.setenv("DERMAL_ENGINE", "keras")

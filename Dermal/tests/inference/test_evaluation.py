@@ -89,6 +89,7 @@ def test_bootstrap_interval_of_a_perfect_separation_is_one():
     assert ev.bootstrap_auc_interval([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], rounds=50) == (1.0, 1.0)
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_the_report_on_a_few_real_images(eval_items, heldout_items, tmp_path):
     pytest.importorskip("tensorflow", reason="the Keras original needs requirements-offline.txt")
     pytest.importorskip("sklesion", reason="the Keras original needs sklesion (pip install --no-deps)")
@@ -119,6 +120,7 @@ def test_evaluate_command_writes_the_report_on_a_few_real_images(eval_items, hel
 TRUST_BLOCK = "<!-- trust:begin -->\n## Scope and referral\n\nwritten by another command\n<!-- trust:end -->"
 
 
+@pytest.mark.slow
 def test_heldout_section_only_rewrites_that_section_and_nothing_else(tmp_path):
     before = (f"# DermAI model evaluation\n\n## derm_heldout (ISIC Archive) - never seen\n\nper model\n\n"
               f"{TRUST_BLOCK}\n")
@@ -167,6 +169,7 @@ def test_service_section_is_replaced_between_its_markers_and_kept_otherwise():
     assert with_service_section("# Only a title", "body").endswith(f"{SERVICE_START}\nbody\n{SERVICE_END}\n")
 
 
+@pytest.mark.slow
 def test_service_command_measures_the_real_service_on_a_few_uploads(tmp_path):
     """bench/service.py on one configuration (no worker search) and 3 uploads: ~10 s."""
     markdown, figures = tmp_path / "BENCHMARKS.md", tmp_path / "service.json"

@@ -9,13 +9,21 @@ from Dermal.inference.engines import LiteRTEngine
 from Dermal.inference.evaluation import agreement
 from Dermal.inference.scope import photo_statistics, read_scope
 
-offline = pytest.importorskip("Dermal.inference.offline_keras", reason="reference checks need TensorFlow")
+
+# TensorFlow, and an fp32 bundle built from the Keras model once: on one pytest-xdist worker (--dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fp32_bundle")]
 SIZE = (254, 254)
 
 
 def engine_for(directory, precision=None):
     manifest, precision, backbone = check_bundle(directory, precision)
     return LiteRTEngine(directory, manifest, precision, backbone, threads=2)
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """The TensorFlow side, imported by the tests that use it, not at collection (6 s and ~500 MB)."""
+    return pytest.importorskip("Dermal.inference.offline_keras", reason="reference checks need TensorFlow")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,7 @@ def test_committed_int8_bundle_agrees_with_keras(sklesion_split, eval_items):
     assert top1 >= 0.98 and max_diff < 0.25
 
 
-def test_pillow_preprocessing_matches_tensorflow_within_002(fp32_engine, fixture_items):
+def test_pillow_preprocessing_matches_tensorflow_within_002(offline, fp32_engine, fixture_items):
     diffs = []
     for item in fixture_items:
         meta = meta_of(fp32_engine, item)
@@ -84,7 +92,7 @@ def test_head_description_reproduces_the_keras_head(sklesion_split):
     assert np.allclose(head.forward(pooled, meta)[0], expected, atol=1e-6)
 
 
-def test_scope_statistics_of_the_fp32_bundle_equal_the_keras_layers(fp32_engine, fixture_items):
+def test_scope_statistics_of_the_fp32_bundle_equal_the_keras_layers(offline, fp32_engine, fixture_items):
     split = offline.SplitModel(offline.load_keras_model(fp32_engine.manifest["source"]["path"]),
                                scope_layers=scope_entry(fp32_engine.manifest, "fp32")["layers"])
     gate = engine_for(DEFAULT_BUNDLE_DIR).scope  # the committed gate reads statistics of the same layers

@@ -3,24 +3,30 @@ LiteRT file agreeing with the rebuild, on real photos (scikit-image's samples)."
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow", reason="the offline build needs requirements-offline.txt")
-offline_natural = pytest.importorskip("Dermal.inference.offline_natural")
+from Dermal.inference import engines
+from Dermal.inference.imaging import model_input, open_photo
+from trust.photos import skimage_photos
 
-from Dermal.inference import engines  # noqa: E402
-from Dermal.inference.imaging import model_input, open_photo  # noqa: E402
-from trust.photos import skimage_photos  # noqa: E402
+pytestmark = pytest.mark.slow  # TensorFlow
 
 IMAGENET_CATS = {281, 282, 283, 284, 285}          # tabby, tiger cat, Persian, Siamese, Egyptian cat
 IMAGENET_COFFEE = {504, 967, 968}                  # coffee mug, espresso, cup
 
 
 @pytest.fixture(scope="module")
-def weights():
+def offline_natural():
+    """The offline build, imported by the tests that use it, not at collection (TensorFlow: 6 s, ~500 MB)."""
+    pytest.importorskip("tensorflow", reason="the offline build needs requirements-offline.txt")
+    return pytest.importorskip("Dermal.inference.offline_natural")
+
+
+@pytest.fixture(scope="module")
+def weights(offline_natural):
     return offline_natural.read_legacy_state_dict(offline_natural.weights_path())
 
 
 @pytest.fixture(scope="module")
-def keras_model(weights):
+def keras_model(offline_natural, weights):
     return offline_natural.natural_image_model(weights, (254, 254))
 
 
@@ -37,7 +43,7 @@ def test_the_legacy_pytorch_file_is_read_whole_without_pytorch(weights):
 
 
 @pytest.mark.parametrize("name,classes", [("cat", IMAGENET_CATS), ("coffee", IMAGENET_COFFEE)])
-def test_the_rebuilt_model_names_what_imagenet_taught_it(keras_model, weights, name, classes):
+def test_the_rebuilt_model_names_what_imagenet_taught_it(offline_natural, keras_model, weights, name, classes):
     pooled = keras_model.predict(batch_of(name), verbose=0)
     assert int(offline_natural.imagenet_logits(weights, pooled).argmax()) in classes
 

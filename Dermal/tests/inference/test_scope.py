@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from Dermal.AI_detection import predict_skin_simple
-from Dermal.inference.datasets import ACRAL_DIR, PHONE_DIR, load_labelled
 from Dermal.inference.quality import GREY
 from Dermal.inference.scope import (DIM_GREY_LEVEL, LEVELS, NOISE_STRUCTURE, NORMAL_GREY_LEVEL, RULED, ScopeReading,
                                     allowing_for_quality, brightened, leave_one_out_scores, level_of,
@@ -221,6 +220,7 @@ def test_the_result_carries_the_level_its_score_and_both_thresholds(lesion_jpeg)
     assert {"scope", "scope_score", "scope_thresholds", "out_of_scope"} <= set(result.summary())
 
 
+@pytest.mark.slow  # every committed photo
 def test_no_committed_lesion_photo_is_called_not_a_lesion(fixture_items):
     levels = [predict_skin_simple(i.read(), i.age, i.sex, i.site, gradcam=False).scope for i in fixture_items]
     assert "not_a_lesion" not in levels, levels
@@ -235,6 +235,7 @@ def test_drawn_non_photos_are_not_a_lesion_and_keep_their_probabilities(name):
     assert sum(result.probabilities.values()) == pytest.approx(1, abs=1e-5) and result.overlay_png
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("items", ["heldout_items", "eval_items"])
 def test_at_most_2_percent_of_a_dermoscopic_source_is_called_not_a_lesion(items, request):
     photos = request.getfixturevalue(items)
@@ -244,14 +245,13 @@ def test_at_most_2_percent_of_a_dermoscopic_source_is_called_not_a_lesion(items,
     assert levels.count("not_a_lesion") <= 0.02 * len(levels)
 
 
-@pytest.mark.parametrize("folder", [ACRAL_DIR, PHONE_DIR], ids=["acral", "phone"])
-def test_at_most_2_percent_of_lesion_photos_unlike_dermoscopy_are_called_not_a_lesion(folder):
+@pytest.mark.needs_data
+@pytest.mark.parametrize("items", ["acral_items", "phone_items"], ids=["acral", "phone"])
+def test_at_most_2_percent_of_lesion_photos_unlike_dermoscopy_are_called_not_a_lesion(items, request):
     """Acral melanoma is the commonest melanoma in dark skin; phones are what users hold: unusual, not "no lesion"."""
-    if not (folder / "images").is_dir():
-        pytest.skip(f"{folder} is absent: this check needs the {folder.name} photos of ../shared")
     levels = [predict_skin_simple(i.read(), i.age, i.sex, i.site, gradcam=False, flip_average=False).scope
-              for i in load_labelled(folder)]
-    print(f"{folder.name}: " + ", ".join(f"{level} {levels.count(level)}" for level in LEVELS))
+              for i in request.getfixturevalue(items)]
+    print(f"{items}: " + ", ".join(f"{level} {levels.count(level)}" for level in LEVELS))
     assert levels.count("not_a_lesion") <= 0.02 * len(levels)
 
 
@@ -370,17 +370,17 @@ def test_a_scatter_plot_on_white_is_not_a_lesion_under_its_too_bright_warning():
 
 
 @pytest.mark.parametrize("name", ["derm7pt_case334_Fbl048", "derm7pt_case150_nll032"])
-def test_an_acral_nevus_under_a_blue_cast_is_not_called_not_a_lesion_thanks_to_its_colour_balanced_look(name):
+def test_an_acral_nevus_under_a_blue_cast_is_not_called_not_a_lesion_thanks_to_its_colour_balanced_look(
+        name, acral_items):
     """Under a cold light (red 0.8x, blue 1.2x) these acral nevi score as not lesions, with no warning to excuse
     them; scaled back to a lesion photo's mean colour they read as lesions again, so they are served `unusual`."""
-    if not (ACRAL_DIR / "images").is_dir():
-        pytest.skip(f"{ACRAL_DIR} is absent: this check needs the {ACRAL_DIR.name} photos of ../shared")
-    item = next(item for item in load_labelled(ACRAL_DIR) if item.path.stem == name)
+    item = next(item for item in acral_items if item.path.stem == name)
     result = predict_skin_simple(spoiled_photo(item, "blue cast"), gradcam=False, flip_average=False)
     assert result.scope_score > result.scope_thresholds["not_a_lesion"]  # what the gate alone says
     assert result.scope == "unusual" and result.out_of_scope is False and not result.warnings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spoil", SPOILS)
 def test_a_badly_taken_committed_lesion_photo_is_never_called_not_a_lesion(fixture_items, spoil):
     """Darkened to 30% and 15%, washed out by a flash (2x: up to 96% of the pixels clipped white), or blurred."""

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from Dermal.inference.datasets import HELDOUT_DIR
-
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -37,15 +35,8 @@ def read_csv_text(text):
     return list(csv.DictReader(io.StringIO(text)))
 
 
-@pytest.fixture(scope="session")
-def heldout_dir():
-    if not (HELDOUT_DIR / "images").is_dir():
-        pytest.skip(f"{HELDOUT_DIR} is absent: the held-out runs need DERMAI_DATA_ROOT (../shared)")
-    return HELDOUT_DIR
-
-
-@pytest.fixture(scope="session")
-def heldout_evaluation(heldout_dir, tmp_path_factory):
+@pytest.fixture
+def heldout_evaluation(heldout_dir, tmp_path):
     """`manage.py evaluate` on derm_heldout, single pass: (the finished command, its output folder)."""
-    out = tmp_path_factory.mktemp("heldout")
-    return manage("evaluate", heldout_dir, "--out", out, "--no-flip-average", "--workers", 2, "--bootstrap", 500), out
+    return manage("evaluate", heldout_dir, "--out", tmp_path, "--no-flip-average", "--workers", 2,
+                  "--bootstrap", 500), tmp_path

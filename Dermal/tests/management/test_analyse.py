@@ -17,6 +17,8 @@ from Dermal.models import Analysis
 
 from .conftest import ROOT, command, environment, manage, read_csv, read_csv_text
 
+pytestmark = pytest.mark.slow  # manage.py in a process of its own
+
 IMAGES = FIXTURES_DIR / "images"
 CODES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 

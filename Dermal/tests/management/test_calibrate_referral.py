@@ -2,11 +2,15 @@
 `evaluate`'s analyses of the same photos imply, and the web app then uses it."""
 import json
 
+import pytest
+
 from Dermal.inference.calibration import SETTING, read_override
 from Dermal.inference.datasets import FIXTURES_DIR
 from Dermal.inference.triage import threshold_for_sensitivity
 
 from .conftest import manage, read_csv
+
+pytestmark = pytest.mark.slow  # manage.py in a process of its own
 
 
 def test_too_few_malignant_photos_are_refused_before_any_analysis(tmp_path):

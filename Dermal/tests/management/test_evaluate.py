@@ -10,6 +10,8 @@ from Dermal.inference.datasets import FIXTURES_DIR
 
 from .conftest import manage, read_csv
 
+pytestmark = pytest.mark.slow  # manage.py in a process of its own
+
 
 @pytest.fixture(scope="module")
 def fixture_report(tmp_path_factory):

@@ -255,6 +255,7 @@ def test_a_real_non_lesion_photo_with_a_high_malignant_probability_keeps_its_ref
     assert html.index('id="out-of-scope"') < html.index('id="referral"')
 
 
+@pytest.mark.slow  # every committed photo
 def test_real_lesion_photos_are_never_called_not_a_lesion(client, fixture_items):
     for item in fixture_items:
         body = submit_to_api(client, item.read(), gradcam="false").response.json()
