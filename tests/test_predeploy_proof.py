@@ -81,7 +81,7 @@ def test_end_to_end_a_failing_budget_fails(tmp_path):
 def test_the_largest_photos_the_service_accepts_still_fit(tmp_path):
     """40 MP photos (the pixel limit): the model's figure is the same as with any photos; the peak rises, under
     the budget with a fifth of it to spare."""
-    done, report = run_proof(tmp_path, "--largest", "--uploads", "2", "--burst", "2")
+    done, report = run_proof(tmp_path, "--largest", "--uploads", "4", "--burst", "2")
     assert done.returncode == 0 and report["verdict"] == "deploy", done.stdout + done.stderr[-3000:]
     photos = report["meta"]["photos"]
     assert photos["count"] == 4 and 39.9 < photos["largest_megapixels"] <= 40.0
