@@ -68,7 +68,7 @@ from harness import ProofError  # the harness: psutil, PyYAML, requests; no mode
 from harness.blueprint import start_command
 from harness.client import Tally, check_prediction, top_class, upload_until_done
 from harness.memory import ServiceSampler, process_breakdown
-from harness.photos import DEFAULT_IMAGES, at_the_pixel_limit, describe, load_images, model_photo, spread
+from harness.photos import DEFAULT_IMAGES, describe, load_images, model_photo, scaled_photos, spread
 from harness.report import DEFAULT_LIMITS, exit_code, finish, markdown, percentile, table
 from harness.service import running_service
 
@@ -243,7 +243,7 @@ def photos_to_upload(args):
     from Dermal.inference.imaging import MAX_PIXELS  # the service's own limit (DERMAI_MAX_PIXELS)
 
     with tempfile.TemporaryDirectory(prefix="dermai-largest-") as folder:
-        args.images = at_the_pixel_limit(folder, MAX_PIXELS)
+        args.images = scaled_photos(folder, MAX_PIXELS)
         yield load_images(args.images)
 
 

@@ -13,7 +13,7 @@ Passes when: no 5xx (a slot 503 is retried and counted, it is not an error), eve
 a real prediction, no connection error, no worker killed (the log is read), and every drift < --drift-limit.
 
   python endurance/soak.py --requests 1000                                    # before a release (~5 min)
-  python endurance/soak.py --requests 80 --max-requests 40 --max-requests-jitter 0 --warmup 16 --window 10
+  python endurance/soak.py --requests 100 --max-requests 50 --max-requests-jitter 0 --warmup 16 --window 16
                                                     # the suite's smoke run: crosses a recycle
 --max-requests/--max-requests-jitter override those options of render.yaml's line (nothing else changes).
 Exit status: 0 pass, 1 fail.

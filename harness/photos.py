@@ -52,16 +52,16 @@ def model_photo():
     return Image(item.path, item.dx, item.age, item.sex, item.site, data=out.getvalue())
 
 
-def at_the_pixel_limit(folder, max_pixels, count=4):
-    """The first `count` committed photos scaled up to just under `max_pixels` (the most the service decodes) as
-    JPEGs in `folder`, labelled as before: the costliest photos it accepts, on any clone. A 40 MP one is ~4 MB,
-    under the 10 MB upload limit, so the pixels are the limit that binds."""
+def scaled_photos(folder, pixels, count=4):
+    """The first `count` committed photos, each scaled to `pixels` pixels (its shape kept), as JPEGs in `folder`
+    labelled as before: at the service's pixel limit, the costliest photos it accepts (a 40 MP one is ~4 MB, under
+    the 10 MB upload limit, so the pixels are the limit that binds); at HAM10000's 600x450, photos alike in cost."""
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     header, *rows = (FIXTURES_DIR / "labels.csv").read_text().splitlines(keepends=True)
     for item in load_labelled(FIXTURES_DIR)[:count]:
         with PILImage.open(item.path) as photo:
-            scale = (max_pixels / (photo.width * photo.height)) ** 0.5
+            scale = (pixels / (photo.width * photo.height)) ** 0.5
             size = int(photo.width * scale), int(photo.height * scale)
             photo.convert("RGB").resize(size, PILImage.BICUBIC).save(folder / "images" / item.path.name, quality=90)
     (folder / "labels.csv").write_text(header + "".join(rows[:count]))

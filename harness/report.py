@@ -1,9 +1,9 @@
 """The proof's figures against their thresholds: the checks, the decision matrix and its tables."""
 
 # The proof's default thresholds (each a flag of test_before_deploy.py); bench/service.py reuses the peak.
-# The loaded int8 model measured 139.7 to 147.3 MB over start-up for the same code and photo on one machine
-# (2026-12-02, two virtual environments of the same pins): its bar leaves room for that, and still fails the fp32
-# bundle (about 110 MB more) and the Keras model (924 MB).
+# The loaded int8 model measured 139.6 to 147.3 MB over start-up for the same code and photo on one machine and
+# day (2026-12-02, runs an hour apart, two virtual environments of the same pins): its bar leaves room for that,
+# and still fails the fp32 bundle (about 110 MB more) and the Keras model (924 MB).
 DEFAULT_LIMITS = {"startup_mb": 100, "model_mb": 160, "peak_mb": 450, "budget_mb": 512, "warm_s": 10}
 HEADROOM_FRACTION = 0.20
 

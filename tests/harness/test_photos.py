@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 
 from Dermal.inference.datasets import FIXTURES_DIR
 from harness import ProofError
-from harness.photos import (DEFAULT_IMAGES, MODEL_PHOTO_SIZE, at_the_pixel_limit, describe, load_images, model_photo,
+from harness.photos import (DEFAULT_IMAGES, MODEL_PHOTO_SIZE, describe, load_images, model_photo, scaled_photos,
                             spread)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +59,8 @@ def test_describe_names_the_smallest_and_largest_photo(fixture_items):
     assert shown["largest_megapixels"] == 7.1 and 0 < shown["largest_mb"] < 1
 
 
-def test_photos_at_the_pixel_limit_are_the_committed_ones_scaled_up_to_it(tmp_path, fixture_items):
-    folder = at_the_pixel_limit(tmp_path, 2_000_000, count=2)
+def test_scaled_photos_are_the_committed_ones_at_the_pixels_asked(tmp_path, fixture_items):
+    folder = scaled_photos(tmp_path, 2_000_000, count=2)
     images = load_images(folder)
     assert [image.path.name for image in images] == [item.path.name for item in fixture_items[:2]]
     assert [image.dx for image in images] == [item.dx for item in fixture_items[:2]]
