@@ -16,7 +16,7 @@ stage() {  # stage NAME COMMAND...: announced, run, and timed
   "$@"
   echo "== $name: $((SECONDS - started)) s"
 }
-pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider --dist loadgroup --durations=20)  # where the time goes
+pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider --durations=20)  # where the time goes
 hidden=$(mktemp -d)  # DERMAI_DATA_ROOT for the runs without the labelled sets
 trap 'rm -rf "$hidden"' EXIT
 

@@ -132,7 +132,6 @@ def test_model_without_global_pooling_is_refused_clearly(keras, offline_keras):
         offline_keras.SplitModel(model)
 
 
-@pytest.mark.xdist_group("fp32_bundle")  # built once, with the reference checks
 def test_sklesion_bundle_records_what_it_was_built_from(fp32_bundle):
     manifest = json.loads((fp32_bundle / "manifest.json").read_text())
     assert manifest["source"]["package"] == "sklesion" and manifest["metadata"]["layout"][0] == "sex"

@@ -10,8 +10,7 @@ from Dermal.inference.evaluation import agreement
 from Dermal.inference.scope import photo_statistics, read_scope
 
 
-# TensorFlow, and an fp32 bundle built from the Keras model once: on one pytest-xdist worker (--dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fp32_bundle")]
+pytestmark = pytest.mark.slow  # TensorFlow and an fp32 bundle built from the Keras model
 SIZE = (254, 254)
 
 
