@@ -82,6 +82,13 @@ def lesion_jpeg(fixture_items):
 
 
 @pytest.fixture(scope="session")
+def keras():
+    """Keras on TensorFlow, imported by the tests that ask for it rather than at collection (6 s, ~500 MB)."""
+    pytest.importorskip("tensorflow", reason="the offline side needs requirements-offline.txt")
+    return pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="session")
 def fp32_bundle(tmp_path_factory):
     """An fp32 bundle of sklesion's model, built by quantize_model.py (needs TensorFlow and sklesion)."""
     pytest.importorskip("tensorflow", reason="building a bundle needs requirements-offline.txt")

@@ -16,13 +16,6 @@ CODES = "akiec,bcc,bkl,df,mel,nv,vasc"
 
 
 @pytest.fixture(scope="module")
-def keras():
-    """Keras (TensorFlow), imported by these tests, not at collection (6 s, ~500 MB)."""
-    pytest.importorskip("tensorflow", reason="quantize_model.py needs requirements-offline.txt")
-    return pytest.importorskip("keras")
-
-
-@pytest.fixture(scope="module")
 def quantize_model(keras):
     import quantize_model
 

@@ -20,9 +20,8 @@ def engine_for(directory, precision=None):
 
 
 @pytest.fixture(scope="module")
-def offline():
-    """The TensorFlow side, imported by the tests that use it, not at collection (6 s and ~500 MB)."""
-    return pytest.importorskip("Dermal.inference.offline_keras", reason="reference checks need TensorFlow")
+def offline(keras):
+    return pytest.importorskip("Dermal.inference.offline_keras")
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@ IMAGENET_COFFEE = {504, 967, 968}                  # coffee mug, espresso, cup
 
 
 @pytest.fixture(scope="module")
-def offline_natural():
-    """The offline build, imported by the tests that use it, not at collection (TensorFlow: 6 s, ~500 MB)."""
-    pytest.importorskip("tensorflow", reason="the offline build needs requirements-offline.txt")
+def offline_natural(keras):
     return pytest.importorskip("Dermal.inference.offline_natural")
 
 
