@@ -10,6 +10,7 @@ from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos
 from .inference.switches import engine_name, gradcam_enabled, model_loaded
 from .inference.memory import budget_mb, process_memory
 from .models import Analysis
+from .public_errors import bundle_problem, database_problem
 from .services import history_write_failures
 
 _bundle_check = {"key": None, "checked": None}
@@ -97,22 +98,21 @@ def _bundle_dependency():
         precision = serving_bundle()[1]
         return Dependency("serving bundle", critical=True, up=True,
                           detail=f"intact, {precision} backbone, {engine_name()} engine")
-    except BundleError as exc:  # publicly, the files within the bundle, not where it lives on this host
-        return Dependency("serving bundle", critical=True, up=False, log_detail=str(exc),
-                          detail=str(exc).replace(str(bundle_dir()), "DERMAL_BUNDLE_DIR"))
+    except BundleError as exc:
+        public, detail = bundle_problem(exc)
+        return Dependency("serving bundle", critical=True, up=False, detail=public, log_detail=detail)
 
 
 def _database_dependency():
-    """Analyses go on without the database (only the history is lost), so it is not critical. The driver's
-    error names the database's host and port: it goes to the log only."""
+    """Analyses go on without the database (only the history is lost), so it is not critical."""
+    problem = None
     try:
         if _database_answers():
             return Dependency("database", critical=False, up=True, detail="answers")
-        detail = "SELECT 1 gave a wrong answer"
     except DatabaseError as exc:
-        detail = str(exc).strip()
-    return Dependency("database", critical=False, up=False, detail="unreachable - history not recorded",
-                      log_detail=detail)
+        problem = exc
+    public, detail = database_problem(problem)
+    return Dependency("database", critical=False, up=False, detail=public, log_detail=detail)
 
 
 def _history_line(failed):
@@ -190,7 +190,7 @@ def memory_report():
         report["precision"] = serving_bundle()[1]
         report["engine"] = engine_name()
     except BundleError as exc:
-        report.update(status="error", error=str(exc))
+        report.update(status="error", error=bundle_problem(exc)[0])
     return report
 
 

@@ -6,7 +6,6 @@ the standard library; services import the engine on the first analysis.
 """
 import base64
 import hmac
-import logging
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -19,30 +18,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import selectors, services
+from .public_errors import Refusal, refusal
 from .forms import FLIP_AVERAGE_HELP, AnalysisForm, AnalysisPageForm, megabytes
 from .inference.switches import flip_average_enabled, gradcam_enabled
 
 
-logger = logging.getLogger("dermai")
-
 DISCLAIMER = ("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
               "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
-
-
-class Refusal(Exception):
-    """A request that cannot be analysed: the HTTP status, the reason to give, the field at fault."""
-
-    def __init__(self, status, message, field=None, retry_after=None):
-        super().__init__(message)
-        self.status, self.message, self.field, self.retry_after = status, message, field, retry_after
-
-    def headers(self):
-        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
-
-
-def _unavailable(exc):
-    logger.error("the model is unavailable: %s", exc)  # the operator's cue: the message says what to do
-    return Refusal(503, f"the model is unavailable: {exc}")
 
 
 def _manifest():
@@ -50,7 +32,7 @@ def _manifest():
         with services.engine_errors():
             return selectors.serving_manifest()
     except services.ModelUnavailable as exc:
-        raise _unavailable(exc) from exc
+        raise refusal(exc) from exc
 
 
 def _analyse(form):
@@ -59,12 +41,8 @@ def _analyse(form):
         raise Refusal(*form.refusal())
     try:
         return services.analyse_upload(form.cleaned_data["image"], **form.analysis_options())
-    except services.UploadRefused as exc:
-        raise Refusal(exc.status, str(exc), exc.field) from exc
-    except services.ModelUnavailable as exc:
-        raise _unavailable(exc) from exc
-    except services.ServerBusy as exc:
-        raise Refusal(503, str(exc), retry_after=exc.retry_after) from exc
+    except (services.UploadRefused, services.ModelUnavailable, services.ServerBusy) as exc:
+        raise refusal(exc) from exc
 
 
 def _data_uri(mime, data):

@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,6 +133,10 @@ UPLOAD_DRAIN_MAX_BYTES = int(float(os.environ.get("DERMAI_DRAIN_MAX_MB", 4 * MAX
 DERMAI_MAX_CONCURRENT = max(1, int(os.environ.get("DERMAI_MAX_CONCURRENT", 1)))
 DERMAI_SLOT_TIMEOUT = float(os.environ.get("DERMAI_SLOT_TIMEOUT", 5))
 DERMAI_API_TOKEN = os.environ.get("DERMAI_API_TOKEN", "").strip()
+# How long the history keeps an analysis (its probabilities, the patient's age, sex and body site, the photo's
+# SHA-256; never the photo): older rows are pruned now and then by the service and by `manage.py prune_history`.
+# 0 keeps them for ever.
+DERMAI_HISTORY_DAYS = max(0, int(os.environ.get("DERMAI_HISTORY_DAYS", 90)))
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -143,6 +150,28 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The pages run only their own scripts and styles (static files, nothing inline), show their own images plus
+# the photo and heatmap inlined as data: URIs and the chosen photo's preview (blob:), and post only to
+# themselves; everything else is refused.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
+# The camera for the upload page itself (to photograph a lesion); no other sensor or capability, for anyone.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    **{feature: [] for feature in ("microphone", "geolocation", "payment", "usb", "bluetooth", "serial", "hid",
+                                   "display-capture", "browsing-topics", "accelerometer", "gyroscope",
+                                   "magnetometer")},
+}
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 

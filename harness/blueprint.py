@@ -36,6 +36,12 @@ def render_env(path=RENDER_YAML):
             if "value" in item and "key" in item}
 
 
+def generated_keys(path=RENDER_YAML):
+    """The env keys for which Render generates a secret value at deploy (`generateValue: true`)."""
+    return [item["key"] for item in web_service(load_blueprint(path)).get("envVars") or []
+            if item.get("generateValue") and "key" in item]
+
+
 def local_argv(command, port, host="127.0.0.1"):
     """render.yaml's start line as argv for this machine: $PORT -> port, bind host 0.0.0.0 -> host.
 

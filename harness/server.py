@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from harness import ProofError
-from harness.blueprint import ROOT, render_env
+from harness.blueprint import ROOT, generated_keys, render_env
 
 # Variables of this shell that would make the server differ from Render's (extra Gunicorn options, another
 # settings module, a test run's async-safety switch). Everything else passes through, e.g. DERMAI_* tuning.
@@ -32,14 +32,14 @@ def interpreter_path_env(env):
 
 
 def server_env(db_dir, port, *, database_url=None, engine="litert", budget=512.0):
-    """Production settings: render.yaml's env values, a fresh SECRET_KEY, loopback hosts, a throw-away SQLite
-    in `db_dir` unless `database_url` is given."""
+    """Production settings: render.yaml's env values, a fresh secret for each value Render generates (SECRET_KEY,
+    DERMAI_API_TOKEN), loopback hosts, a throw-away SQLite in `db_dir` unless `database_url` is given."""
     env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env.update(render_env())
     env.pop("PYTHON_VERSION", None)
+    env.update({key: secrets.token_urlsafe(50) for key in generated_keys()})
     env.update({
         "PORT": str(port),
-        "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": database_url or f"sqlite:///{Path(db_dir) / 'proof.sqlite3'}",
         "DERMAL_ENGINE": engine,

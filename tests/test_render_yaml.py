@@ -69,6 +69,7 @@ def test_env_vars():
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         assert literal[name] == "1"
     assert env["SECRET_KEY"] == {"key": "SECRET_KEY", "generateValue": True}
+    assert env["DERMAI_API_TOKEN"] == {"key": "DERMAI_API_TOKEN", "generateValue": True}  # the API is closed
     # Every value is a string for Render (YAML would otherwise turn false/1 into bool/int).
     assert all(isinstance(item["value"], str) for item in env.values() if "value" in item)
 
@@ -100,6 +101,7 @@ def test_the_proof_uses_render_yaml_env_values_as_production_settings(tmp_path):
         if "value" in item and key != "PYTHON_VERSION":
             assert env[key] == item["value"], key
     assert env["DEBUG"] == "false" and len(env["SECRET_KEY"]) >= 50
+    assert len(env["DERMAI_API_TOKEN"]) >= 50 and env["DERMAI_API_TOKEN"] != env["SECRET_KEY"]  # as Render's
     assert env["DATABASE_URL"].startswith("sqlite:///") and str(tmp_path) in env["DATABASE_URL"]
     assert "GUNICORN_CMD_ARGS" not in env
 

@@ -25,7 +25,12 @@ NATURAL, NATURAL_REFERENCE = "natural", "natural_reference"
 
 
 class BundleError(RuntimeError):
-    """The serving bundle is missing, damaged or inconsistent; the message says what to do."""
+    """The serving bundle is missing, damaged or inconsistent; the message says what to do.
+
+    The message may be published (/health/, a 503): it names files within the bundle as DERMAL_BUNDLE_DIR/<file>,
+    never the directory on this host, and leaves the OS's or NumPy's own words to the chained cause, which
+    Dermal.public_errors logs.
+    """
 
 
 class MetadataError(ValueError):
@@ -38,6 +43,11 @@ class MetadataError(ValueError):
 
 def bundle_dir():
     return Path(os.environ.get("DERMAL_BUNDLE_DIR") or DEFAULT_BUNDLE_DIR)
+
+
+def shown(name):
+    """A bundle file as published: within DERMAL_BUNDLE_DIR, wherever that is on this host."""
+    return f"DERMAL_BUNDLE_DIR/{Path(name).name}"
 
 
 def sha256_of(path):
@@ -53,9 +63,10 @@ def read_manifest(directory):
     try:
         return json.loads(path.read_text())
     except FileNotFoundError as exc:
-        raise BundleError(f"no serving bundle at {directory}: run quantize_model.py to create it") from exc
+        raise BundleError(f"no serving bundle in DERMAL_BUNDLE_DIR ({MANIFEST} is missing): "
+                          f"run quantize_model.py to create it") from exc
     except (OSError, ValueError) as exc:
-        raise BundleError(f"{path} is unreadable ({exc}): regenerate the bundle with quantize_model.py") from exc
+        raise BundleError(f"{shown(path)} is unreadable: regenerate the bundle with quantize_model.py") from exc
 
 
 def choose_precision(manifest, requested=None):
@@ -71,9 +82,10 @@ def _verified(directory, entry):
     """The path of a bundle file after checking its size and SHA-256 against the manifest."""
     path = Path(directory) / entry["file"]
     if not path.is_file():
-        raise BundleError(f"{path} is missing: restore it or run quantize_model.py")
+        raise BundleError(f"{shown(path)} is missing: restore it or run quantize_model.py")
     if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
-        raise BundleError(f"{path} does not match manifest.json (truncated or replaced): run quantize_model.py")
+        raise BundleError(f"{shown(path)} does not match manifest.json (truncated or replaced): "
+                          f"run quantize_model.py")
     return path
 
 
@@ -94,6 +106,8 @@ def check_bundle(directory=None, precision=None):
 
 
 def load_head_description(directory, manifest):
+    from zipfile import BadZipFile
+
     import numpy as np
 
     directory = Path(directory)
@@ -101,8 +115,8 @@ def load_head_description(directory, manifest):
         layers = json.loads((directory / manifest["head"]["layers"]["file"]).read_text())
         with np.load(directory / manifest["head"]["weights"]["file"], allow_pickle=False) as archive:
             weights = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, KeyError) as exc:
-        raise BundleError(f"the head in {directory} is unreadable ({exc}): run quantize_model.py") from exc
+    except (OSError, ValueError, KeyError, BadZipFile) as exc:  # np.load of a damaged archive raises BadZipFile
+        raise BundleError("the head in DERMAL_BUNDLE_DIR is unreadable: run quantize_model.py") from exc
     return layers, weights
 
 
@@ -120,6 +134,8 @@ def natural_model_path(directory, manifest):
 
 def load_scope_reference(directory, manifest, precision):
     """The scope gate of one backbone (scope.py): its reference, regression and thresholds, or None if it has none."""
+    from zipfile import BadZipFile
+
     import numpy as np
 
     from .scope import GATE_FEATURES
@@ -136,8 +152,8 @@ def load_scope_reference(directory, manifest, precision):
                              f"this code computes {GATE_FEATURES}")
         return {**gate, "sizes": entry["sizes"], "layers": entry["layers"], "thresholds": entry["thresholds"],
                 "colourless_saturation": entry["colourless_saturation"]}
-    except (OSError, ValueError, KeyError) as exc:
-        raise BundleError(f"the scope gate {path} is unreadable or outdated ({exc}): run python -m trust") from exc
+    except (OSError, ValueError, KeyError, BadZipFile) as exc:  # np.load of a damaged archive raises BadZipFile
+        raise BundleError(f"the scope gate {shown(path)} is unreadable or outdated: run python -m trust") from exc
 
 
 @dataclass(frozen=True)

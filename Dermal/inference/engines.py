@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .bundle import (BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference,
+from .bundle import (BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference, shown,
                      natural_model_path)
 from .head import NumpyHead, gradcam as numpy_gradcam
 from .natural import NaturalImageModel
@@ -69,7 +69,7 @@ class LiteRTEngine(_Engine):
             self.interpreter = Interpreter(model_content=Path(backbone_path).read_bytes(), num_threads=threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError, OSError) as exc:
-            raise BundleError(f"LiteRT cannot load {backbone_path} ({exc}): run quantize_model.py") from exc
+            raise BundleError(f"LiteRT cannot load {shown(backbone_path)}: run quantize_model.py") from exc
         _check_consistency(manifest, self.interpreter.get_input_details()[0]["shape"], self.head)
         self._input = self.interpreter.get_input_details()[0]["index"]
         # Outputs by rank, since LiteRT does not keep Keras's order: the feature map is 4-D, the scope

@@ -36,7 +36,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, aligned with our
 
 
 class ImageError(ValueError):
-    """An upload that cannot be analysed; `status` is the HTTP status it deserves."""
+    """An upload that cannot be analysed; `status` is the HTTP status it deserves.
+
+    The message is shown to the person who sent it: what is wrong with the photo in their terms, never the
+    decoder's own words, which stay in the chained cause for the log (Dermal.public_errors).
+    """
 
     status = 400
 
@@ -65,9 +69,10 @@ def open_photo(data, min_side):
             pixels = _decode_with_pillow(header, min_side)
         orientation = header.getexif().get(EXIF_ORIENTATION)  # a PNG's may follow its pixels: read it after
     except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"the photo is too large to decode safely ({exc})") from exc
+        raise ImageTooLarge(f"the photo has too many pixels to decode safely "
+                            f"(limit {MAX_PIXELS / 1e6:.0f} megapixels)") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-        raise ImageError(f"the image is damaged or truncated and cannot be decoded ({exc})") from exc
+        raise ImageError("the image is damaged or truncated and cannot be decoded") from exc
     size = header.size[::-1] if orientation in (5, 6, 7, 8) else header.size
     return Photo(_UPRIGHT.get(orientation, lambda a: a)(pixels), size)
 

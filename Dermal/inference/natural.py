@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import BundleError
+from .bundle import BundleError, shown
 
 
 class NaturalImageModel:
@@ -17,7 +17,7 @@ class NaturalImageModel:
             self.interpreter = Interpreter(model_content=Path(path).read_bytes(), num_threads=threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError, OSError) as exc:
-            raise BundleError(f"LiteRT cannot load {path} ({exc}): run quantize_model.py") from exc
+            raise BundleError(f"LiteRT cannot load {shown(path)}: run quantize_model.py") from exc
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
         self._lock = threading.Lock()

@@ -132,9 +132,9 @@ def test_a_gate_fitted_for_other_features_is_refused_with_what_to_run(bundle_cop
                   "feature_scale": archive["feature_scale"][:5]}
     np.savez(path, **arrays)
     outdated = {**entry, "bytes": path.stat().st_size, "sha256": bundle.sha256_of(path)}
-    refused = rf"reads 5 features, this code computes {GATE_FEATURES}\): run python -m trust"
-    with pytest.raises(BundleError, match=refused):
+    with pytest.raises(BundleError, match=r"outdated: run python -m trust") as refused:
         bundle.load_scope_reference(bundle_copy, {**manifest, "backbones": {"int8": {"scope": outdated}}}, "int8")
+    assert f"reads 5 features, this code computes {GATE_FEATURES}" in str(refused.value.__cause__)  # for the log
 
 
 def test_a_bundle_without_a_fitted_gate_serves_without_a_scope(bundle_copy, manifest):
@@ -162,3 +162,33 @@ def test_truncated_natural_image_model_is_detected(bundle_copy):
     natural.write_bytes(natural.read_bytes()[:1000])
     with pytest.raises(BundleError, match="natural_int8.tflite does not match"):
         bundle.check_bundle(bundle_copy)
+
+
+def resigned(directory, name, data):
+    """`name` rewritten with `data` and the manifest updated to match: only reading the file finds the fault."""
+    (directory / name).write_bytes(data)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["head"]["weights"].update(bytes=len(data), sha256=bundle.sha256_of(directory / name))
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+BUNDLE_FAULTS = {
+    "no bundle": (lambda d: shutil.rmtree(d), bundle.check_bundle),
+    "manifest not JSON": (lambda d: (d / "manifest.json").write_text("{not json"), bundle.check_bundle),
+    "backbone missing": (lambda d: (d / "backbone_int8.tflite").unlink(), bundle.check_bundle),
+    "backbone truncated": (lambda d: (d / "backbone_int8.tflite").write_bytes(b"tfl3"), bundle.check_bundle),
+    "head weights not a NumPy archive": (lambda d: resigned(d, "head.npz", b"PK\x03\x04 not a zip"),
+                                         lambda d: bundle.load_head_description(d, bundle.read_manifest(d))),
+}
+
+
+@pytest.mark.parametrize("fault", BUNDLE_FAULTS.values(), ids=BUNDLE_FAULTS.keys())
+def test_a_bundle_error_names_files_within_the_bundle_never_where_it_lives(bundle_copy, fault):
+    """The message is published (/health/, the API's 503): the host's directory and the OS's words stay out."""
+    damage, check = fault
+    damage(bundle_copy)
+    with pytest.raises(BundleError) as refused:
+        check(bundle_copy)
+    message = str(refused.value)
+    assert str(bundle_copy.parent) not in message and "Errno" not in message, message
+    assert "DERMAL_BUNDLE_DIR" in message and ("quantize_model.py" in message), message

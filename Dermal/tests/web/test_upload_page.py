@@ -59,7 +59,7 @@ def test_result_page_shows_the_analysis(client, fixture_items, index):
     assert shown == sorted(shown, reverse=True) and sum(shown) == pytest.approx(1, abs=1e-4)
     assert shown[0] == pytest.approx(expected.top_probability, abs=1e-4)
     assert f"Probability {100 * expected.top_probability:.1f}%" in html
-    assert f'style="width: {100 * expected.top_probability:.1f}%"' in html
+    assert f'<rect class="prob-fill" width="{expected.top_probability:.4f}"' in html
     assert expected.top_name in html and expected.top_description in html
     assert ("Malignant" if expected.top_malignant else "Benign") in html
     assert 'id="disclaimer"' in html and "not a medical diagnosis" in html
