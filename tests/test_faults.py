@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from PIL import Image as PILImage
 
-from Dermal.tests.web.conftest import encoded
+from Dermal.tests.web.conftest import disclosed_internals, encoded
 from Dermal.tests.web.test_bad_inputs import png_declaring
 from Dermal.tests.web.test_fuzz import damaged, damages, jpeg_declaring
 from harness.blueprint import gunicorn_settings, local_argv, start_command
@@ -152,6 +152,8 @@ def test_a_damaged_bundle_is_named_refused_and_survived(tmp_path, intact_bundle,
         page = service.client.get("/")
         assert page.status in (200, 503) and b"</html>" in page.body  # the page renders; a 503 says why
         assert page.status == 200 or b"the model is unavailable" in page.body
+        for public in (health, service.client.get("/health/ready/"), analysis, page, service.client.get("/memory/")):
+            assert disclosed_internals(public.body) == [], public.body[:600]
         assert HINT in service.log(), "the log does not say what to do"
         assert_worker_unharmed(service, workers)
 
@@ -184,6 +186,7 @@ def test_a_bundle_damaged_under_a_loaded_model_is_reported_while_analyses_go_on(
         damage(bundle)
         health = service.client.get("/health/")
         assert health.status == 503 and BACKBONE in health.body.decode()
+        assert disclosed_internals(health.body) == [], health.body
         assert_analysed(service, photo)
         assert HINT in service.log()
         assert_worker_unharmed(service, workers)
@@ -265,6 +268,7 @@ def assert_degraded_without_database(service, db_port, failed):
     assert {"name": "serving bundle", "state": "ok"}.items() <= ready.json()["dependencies"][0].items()
     for public in (text, ready.body.decode()):
         assert "127.0.0.1" not in public and str(db_port) not in public, public
+        assert disclosed_internals(public) == [], public
     assert f"port {db_port} failed" in service.log()  # the driver's detail is for the operator's log
 
 
@@ -366,4 +370,5 @@ def test_damaged_photos_never_crash_the_real_worker(fuzz_service, small_lesion, 
     upload_file.write_bytes(damaged(forged(small_lesion, kind, size), edits))
     response = service.client.upload(Image(upload_file, sex=fields[0], site=fields[1]), gradcam=False)
     assert response.status in (200, 400, 413, 415), response.body[:300]
+    assert disclosed_internals(response.body) == [], response.body[:300]
     assert_worker_unharmed(service, workers)

@@ -1,7 +1,11 @@
 """Helpers for the web tests: submit an upload through the page or the API and read back the outcome."""
 import io
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from html import unescape
 
 import pytest
@@ -26,6 +30,23 @@ def encoded(image, fmt, **params):
     out = io.BytesIO()
     image.save(out, fmt, **params)
     return out.getvalue()
+
+
+# What a public answer must never carry: where things live on this host, an exception's class, a traceback, or a
+# decoder's, the OS's or the database driver's own words.
+HOST_PLACES = {str(Path(__file__).resolve().parents[3]), sys.prefix, tempfile.gettempdir() + os.sep,
+               os.path.expanduser("~") + os.sep, "site-packages", "/usr/", "/etc/", "/var/", "/opt/", "/home/"}
+INTERNAL_WORDS = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b|Traceback|Errno|errno|\bPIL\b|libjpeg|simplejpeg|"
+                            r"cannot identify image file|image file is truncated|broken data stream|marker|"
+                            r"IHDR|IDAT|Huffman|Premature end|Corrupt JPEG|Not a JPEG|\b\w+\(\)|"
+                            r"psycopg|connection to server")
+
+
+def disclosed_internals(text):
+    """Each internal thing `text` (a public answer's body) discloses; [] when it is fit to publish."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return sorted({place for place in HOST_PLACES if place in text} | set(INTERNAL_WORDS.findall(text)))
 
 
 @pytest.fixture(scope="session")
