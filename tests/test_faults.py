@@ -302,7 +302,7 @@ def service_without_migrations(database_url, tmp_path):
     argv = local_argv(start_command(), port)
     env = {**server_env(tmp_path, port, database_url=database_url),
            "DERMAL_BUNDLE_DIR": str(snapshot_bundle(tmp_path / "bundle"))}
-    client = Client(port)
+    client = Client(port, token=env["DERMAI_API_TOKEN"])
     with Server(argv, env, tmp_path / "gunicorn.log") as server:
         server.wait_healthy(client, 90)  # /health/ answers 200 although the database never did
         yield Service(server, client, argv, env, gunicorn_settings(argv))

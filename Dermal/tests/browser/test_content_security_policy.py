@@ -1,0 +1,123 @@
+"""The Content-Security-Policy as a real Chromium enforces it: every page a person or a staff member meets loads
+and works with zero violations (a blocked script, style or image is reported by the browser as it happens)."""
+import pytest
+
+from Dermal.tests.web.conftest import astronaut_photo, first_of, judge_scope, spoiled
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
+
+# Every violation the page sees, recorded from its first script on (the browser's securitypolicyviolation event).
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+class Visit:
+    """A Chromium tab that collects CSP violations from the events and from the console, page after page."""
+
+    def __init__(self, page):
+        self.page, self.console = page, []
+        page.add_init_script(RECORD_VIOLATIONS)
+        page.on("console", lambda message: self.console.append(message.text)
+                if "Content Security Policy" in message.text else None)
+
+    def violations(self):
+        return self.page.evaluate("window.cspViolations") + self.console
+
+    def assert_clean(self, where):
+        assert self.violations() == [], f"{where}: {self.violations()}"
+        self.console.clear()
+
+    def analyse(self, url, photo, **options):
+        """Upload `photo` (a path) through the form, as a person does; the result page, checked clean."""
+        self.page.goto(url)
+        self.page.set_input_files("#photo", str(photo))
+        if options.get("preview", True):
+            self.page.wait_for_selector("#preview:not([hidden])")  # a blob: image
+        for box in ("gradcam", "flip_average"):
+            if box in options:
+                self.page.set_checked(f"#{box}", options[box])
+        self.assert_clean("the upload page with its photo chosen")
+        self.page.click("#analyse")
+        self.page.wait_for_selector("#triage, #error", timeout=60_000)
+
+
+@pytest.fixture
+def visit(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield Visit(context.new_page())
+    context.close()
+
+
+def photo_file(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_the_upload_page_and_every_result_variant_run_without_a_violation(visit, live_server, fixture_items,
+                                                                          tmp_path, monkeypatch):
+    page, url = visit.page, live_server.url + "/"
+    variants = {
+        "a melanoma with its heatmap and a referral": (first_of(fixture_items, "mel").path, {"gradcam": True}),
+        "a naevus without the heatmap": (first_of(fixture_items, "nv").path, {"gradcam": False}),
+        "a blurred photo with a warning": (photo_file(tmp_path, "blurry.jpg",
+                                                      spoiled(first_of(fixture_items, "mel"), "blurry")), {}),
+        "not a skin lesion": (photo_file(tmp_path, "astronaut.jpg", astronaut_photo()), {"gradcam": True}),
+    }
+    seen = set()
+    for name, (photo, options) in variants.items():
+        visit.analyse(url, photo, **options)
+        assert page.locator("#diagnosis").is_visible(), name
+        seen |= {part for part in ("#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings",
+                                   "#out-of-scope") if page.locator(part).count()}
+        visit.assert_clean(name)
+        page.evaluate("() => { window.print = () => {}; }")  # headless Chromium has no print dialog
+        page.click("#print-report")
+        page.emulate_media(media="print")  # the printed report: the same page under the print stylesheet
+        page.pdf(format="A4")
+        visit.assert_clean(f"{name}, printed")
+        page.emulate_media(media="screen")
+    judge_scope(monkeypatch, level="unusual", score=0.2)
+    visit.analyse(url, first_of(fixture_items, "bkl").path)
+    assert page.locator("#unusual").is_visible()
+    visit.assert_clean("an unusual photo")
+    assert seen == {"#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings", "#out-of-scope"}, seen
+
+
+def test_a_refusal_on_the_page_runs_without_a_violation(visit, live_server, tmp_path):
+    visit.analyse(live_server.url + "/", photo_file(tmp_path, "notes.txt", b"not a photo\n" * 50), preview=False)
+    assert "supported format" in visit.page.locator("#error").inner_text()
+    visit.assert_clean("the refusal")
+
+
+def test_the_history_and_the_admin_run_without_a_violation(visit, live_server, fixture_items, django_user_model):
+    django_user_model.objects.create_user("lead", password="a long passphrase", is_staff=True, is_superuser=True)
+    page, base = visit.page, live_server.url
+    visit.analyse(base + "/", first_of(fixture_items, "mel").path, gradcam=False)
+    page.goto(base + "/admin/login/?next=/history/")
+    visit.assert_clean("the admin's login")
+    page.fill("#id_username", "lead")
+    page.fill("#id_password", "a long passphrase")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#history")
+    visit.assert_clean("the history")
+    for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1",
+                 "/admin/auth/user/"):
+        page.goto(base + path)
+        visit.assert_clean(path)
+    page.goto(base + "/admin/Dermal/analysis/")
+    page.click("#result_list tbody a")
+    page.wait_for_selector("#content-main .readonly")
+    visit.assert_clean("an analysis in the admin")
+
+
+def test_the_check_sees_a_violation_when_there_is_one(visit, live_server):
+    """The recorder works: an inline style and a foreign image, added to the page, are both reported."""
+    visit.page.goto(live_server.url + "/")
+    visit.page.evaluate("""() => document.body.insertAdjacentHTML("beforeend",
+        '<p style="color: red">inline</p><img src="https://example.org/tracker.png" alt="">')""")
+    visit.page.wait_for_function("window.cspViolations.length >= 2")
+    assert {entry.split()[0] for entry in visit.violations()} >= {"style-src-attr", "img-src"}
