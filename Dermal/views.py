@@ -153,6 +153,12 @@ def length_required(request):
         411, "image: send the upload with a Content-Length header (chunked request bodies are not read)", "image"))
 
 
+def csrf_failure(request, reason=""):
+    """403 for a form posted without its CSRF token or cookie (settings.CSRF_FAILURE_VIEW): what to do, in the
+    site's own page rather than Django's, whose inline style the Content-Security-Policy blocks."""
+    return render(request, "dermal/csrf_failure.html", {"again": request.path}, status=403)
+
+
 @require_safe
 def health(request):
     """The platform's health check (render.yaml): 200 while this process can serve analyses, 'degraded' in the

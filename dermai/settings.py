@@ -150,6 +150,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_FAILURE_VIEW = "Dermal.views.csrf_failure"
 # The pages run only their own scripts and styles (static files, nothing inline), show their own images plus
 # the photo and heatmap inlined as data: URIs and the chosen photo's preview (blob:), and post only to
 # themselves; everything else is refused.

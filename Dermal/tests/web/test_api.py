@@ -83,4 +83,5 @@ def test_api_needs_no_csrf_token(lesion_jpeg):
 
     strict = Client(enforce_csrf_checks=True)
     assert submit_to_api(strict, lesion_jpeg, gradcam="false").status == 200
-    assert strict.post(reverse("upload"), {}).status_code == 403  # while the page still checks CSRF
+    refused = strict.post(reverse("upload"), {})  # while the page still checks CSRF, and says what to do
+    assert refused.status_code == 403 and b"Reload the page and try again" in refused.content
