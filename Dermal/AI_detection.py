@@ -48,6 +48,7 @@ class PredictionResult:
     referral: bool | None          # malignant probability at or above the referral threshold, whatever the scope
     triage: dict | None            # that threshold with its held-out sensitivity and specificity
     warnings: list                 # QualityWarning(code, message): blur, exposure, size
+    heatmap_focus: dict | None     # where the heatmap is warm (overlay.heatmap_focus), when Grad-CAM ran
     overlay_png: bytes | None     # the Grad-CAM overlay, when Grad-CAM ran
     photo_jpeg: bytes             # the upright photo at display size, for showing beside the overlay
     image_size: tuple             # (width, height) as decoded and turned upright
@@ -107,7 +108,8 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     photo_jpeg = overlay.photo_jpeg(shown)
     clock.lap("render")
     result = _result(manifest, engine, probs, scope, gradcam=cam is not None, flip_average=flip_average,
-                     warnings=warnings, overlay_png=overlay_png, photo_jpeg=photo_jpeg, image_size=image_size)
+                     warnings=warnings, heatmap_focus=overlay.heatmap_focus(cam) if cam is not None else None,
+                     overlay_png=overlay_png, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
     gc.collect()
     result.timings = clock.total()

@@ -169,7 +169,7 @@ CONTENT_SECURITY_POLICY = {
 # The camera for the upload page itself (to photograph a lesion); no other sensor or capability, for anyone.
 PERMISSIONS_POLICY = {
     "camera": ["self"],
-    **{feature: [] for feature in ("microphone", "geolocation", "payment", "usb", "bluetooth", "serial", "hid",
+    **{feature: [] for feature in ("microphone", "geolocation", "payment", "usb", "serial", "hid",
                                    "display-capture", "browsing-topics", "accelerometer", "gyroscope",
                                    "magnetometer")},
 }

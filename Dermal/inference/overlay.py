@@ -15,6 +15,25 @@ JET_LUT = (_LUT * 255).round().astype(np.uint8)  # (256, 3)
 HEAT_OPACITY = 0.45
 
 
+# The photo in thirds: where the heatmap's hot part lies, for the heatmap's text alternative.
+REGIONS = (("top_left", "top", "top_right"), ("left", "centre", "right"), ("bottom_left", "bottom", "bottom_right"))
+HOT = 0.5  # of the map's peak: what the overlay shows in warm colours (yellow to red)
+
+
+def heatmap_focus(cam):
+    """Where the prediction looked, in words a text alternative can use: {"region": the third of the photo
+    (REGIONS) holding the warm part's weighted centre, "share": the fraction of the photo that is warm}; None for
+    a blank map. `cam` is Grad-CAM's [0, 1] map, upright like the photo shown."""
+    if cam.max() <= 0:
+        return None
+    weights = np.where(cam >= HOT * cam.max(), cam, 0.0)
+    rows, cols = ((np.arange(n) + 0.5) / n for n in cam.shape)
+    centre_row = (weights.sum(axis=1) @ rows) / weights.sum()
+    centre_col = (weights.sum(axis=0) @ cols) / weights.sum()
+    return {"region": REGIONS[min(2, int(centre_row * 3))][min(2, int(centre_col * 3))],
+            "share": round(float((weights > 0).mean()), 2)}
+
+
 def colourise(cam):
     """A [0, 1] map as an (H, W, 3) uint8 jet-coloured image."""
     return JET_LUT[np.clip(cam * 255, 0, 255).astype(np.uint8)]

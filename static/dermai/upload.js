@@ -8,7 +8,9 @@
   var inputs = [document.getElementById("photo"), document.getElementById("camera")].filter(Boolean);
   var preview = document.getElementById("preview");
   var button = document.getElementById("analyse");
-  var progress = document.getElementById("progress");
+  var spinner = document.querySelector("#progress .spinner");
+  var progressText = document.getElementById("progress-text");
+  var analysing = document.getElementById("analysing-text").content.textContent;
   var photoError = document.getElementById("photo-error");
   var maxBytes = Number(form.dataset.maxBytes);
   var previewUrl = null;
@@ -63,13 +65,15 @@
     }
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
-    progress.hidden = false;
+    spinner.hidden = false;
+    progressText.textContent = analysing;  // written into the live region: announced
   });
 
   // Coming back to the page from the result (bfcache) must not leave it looking busy.
   window.addEventListener("pageshow", function () {
     button.disabled = false;
     form.removeAttribute("aria-busy");
-    progress.hidden = true;
+    spinner.hidden = true;
+    progressText.textContent = "";
   });
 })();

@@ -32,3 +32,46 @@ def browser():
 def screenshot_path():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return lambda name: SCREENSHOTS / f"{name}.png"
+
+
+def saved(folder, name, data):
+    """`data` written to folder/name: a file the page's file chooser can take."""
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def choose_photo(page, url, photo, preview=True, **boxes):
+    """The upload page at `url` with `photo` (a path) chosen, and each of `boxes` (gradcam, flip_average) ticked
+    or not; waits for the preview unless the browser cannot show the file."""
+    page.goto(url)
+    page.set_input_files("#photo", str(photo))
+    if preview:
+        page.wait_for_selector("#preview:not([hidden])")
+    for box, ticked in boxes.items():
+        page.set_checked(f"#{box}", ticked)
+
+
+def analyse(page):
+    """Press Analyse and wait for the result, or for the form again with its reason."""
+    page.click("#analyse")
+    page.wait_for_selector("#triage, #error", timeout=60_000)
+
+
+def result_variants(fixture_items, folder):
+    """{name: (photo path, boxes)}: photos whose results, together, show every part a result page can have
+    (heatmap or not, referral or not, a quality warning, not a skin lesion); the unusual verdict needs
+    web.conftest.judge_scope."""
+    from Dermal.tests.web.conftest import astronaut_photo, first_of, spoiled
+
+    return {
+        "a melanoma with its heatmap and a referral": (first_of(fixture_items, "mel").path, {"gradcam": True}),
+        "a naevus without the heatmap": (first_of(fixture_items, "nv").path, {"gradcam": False}),
+        "a blurred photo with a warning": (saved(folder, "blurry.jpg",
+                                                 spoiled(first_of(fixture_items, "mel"), "blurry")), {}),
+        "not a skin lesion": (saved(folder, "astronaut.jpg", astronaut_photo()), {"gradcam": True}),
+    }
+
+
+# What result_variants must show between them.
+RESULT_PARTS = ("#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings", "#out-of-scope")

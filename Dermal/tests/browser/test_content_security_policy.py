@@ -2,7 +2,9 @@
 and works with zero violations (a blocked script, style or image is reported by the browser as it happens)."""
 import pytest
 
-from Dermal.tests.web.conftest import astronaut_photo, first_of, judge_scope, spoiled
+from Dermal.tests.web.conftest import first_of, judge_scope
+
+from .conftest import RESULT_PARTS, analyse, choose_photo, result_variants, saved
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
 
@@ -15,13 +17,14 @@ document.addEventListener("securitypolicyviolation", e => window.cspViolations.p
 
 
 class Visit:
-    """A Chromium tab that collects CSP violations from the events and from the console, page after page."""
+    """A Chromium tab that collects CSP violations from the events and from the console, page after page, and
+    the console's complaints about the Permissions-Policy header (a feature Chromium does not know)."""
 
     def __init__(self, page):
         self.page, self.console = page, []
         page.add_init_script(RECORD_VIOLATIONS)
         page.on("console", lambda message: self.console.append(message.text)
-                if "Content Security Policy" in message.text else None)
+                if "Content Security Policy" in message.text or "Permissions-Policy" in message.text else None)
 
     def violations(self):
         return self.page.evaluate("window.cspViolations") + self.console
@@ -31,17 +34,10 @@ class Visit:
         self.console.clear()
 
     def analyse(self, url, photo, **options):
-        """Upload `photo` (a path) through the form, as a person does; the result page, checked clean."""
-        self.page.goto(url)
-        self.page.set_input_files("#photo", str(photo))
-        if options.get("preview", True):
-            self.page.wait_for_selector("#preview:not([hidden])")  # a blob: image
-        for box in ("gradcam", "flip_average"):
-            if box in options:
-                self.page.set_checked(f"#{box}", options[box])
+        """Upload `photo` (a path) through the form, as a person does, the page checked clean before sending."""
+        choose_photo(self.page, url, photo, **options)  # the preview is a blob: image
         self.assert_clean("the upload page with its photo chosen")
-        self.page.click("#analyse")
-        self.page.wait_for_selector("#triage, #error", timeout=60_000)
+        analyse(self.page)
 
 
 @pytest.fixture
@@ -51,28 +47,14 @@ def visit(browser):
     context.close()
 
 
-def photo_file(tmp_path, name, data):
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
 def test_the_upload_page_and_every_result_variant_run_without_a_violation(visit, live_server, fixture_items,
                                                                           tmp_path, monkeypatch):
     page, url = visit.page, live_server.url + "/"
-    variants = {
-        "a melanoma with its heatmap and a referral": (first_of(fixture_items, "mel").path, {"gradcam": True}),
-        "a naevus without the heatmap": (first_of(fixture_items, "nv").path, {"gradcam": False}),
-        "a blurred photo with a warning": (photo_file(tmp_path, "blurry.jpg",
-                                                      spoiled(first_of(fixture_items, "mel"), "blurry")), {}),
-        "not a skin lesion": (photo_file(tmp_path, "astronaut.jpg", astronaut_photo()), {"gradcam": True}),
-    }
     seen = set()
-    for name, (photo, options) in variants.items():
+    for name, (photo, options) in result_variants(fixture_items, tmp_path).items():
         visit.analyse(url, photo, **options)
         assert page.locator("#diagnosis").is_visible(), name
-        seen |= {part for part in ("#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings",
-                                   "#out-of-scope") if page.locator(part).count()}
+        seen |= {part for part in RESULT_PARTS if page.locator(part).count()}
         visit.assert_clean(name)
         page.evaluate("() => { window.print = () => {}; }")  # headless Chromium has no print dialog
         page.click("#print-report")
@@ -84,11 +66,11 @@ def test_the_upload_page_and_every_result_variant_run_without_a_violation(visit,
     visit.analyse(url, first_of(fixture_items, "bkl").path)
     assert page.locator("#unusual").is_visible()
     visit.assert_clean("an unusual photo")
-    assert seen == {"#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings", "#out-of-scope"}, seen
+    assert seen == set(RESULT_PARTS), seen
 
 
 def test_a_refusal_on_the_page_runs_without_a_violation(visit, live_server, tmp_path):
-    visit.analyse(live_server.url + "/", photo_file(tmp_path, "notes.txt", b"not a photo\n" * 50), preview=False)
+    visit.analyse(live_server.url + "/", saved(tmp_path, "notes.txt", b"not a photo\n" * 50), preview=False)
     assert "supported format" in visit.page.locator("#error").inner_text()
     visit.assert_clean("the refusal")
 
