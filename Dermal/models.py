@@ -1,4 +1,10 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ThresholdSource(models.TextChoices):
+    BUNDLE = "bundle", _("bundle")
+    OVERRIDE = "override", _("override file")
 
 
 class Analysis(models.Model):
@@ -26,6 +32,24 @@ class Analysis(models.Model):
     referral = models.BooleanField(null=True, help_text="malignant probability at or above the referral threshold")
     warnings = models.JSONField(default=list, blank=True, help_text="photo-quality warning codes")
     flip_average = models.BooleanField("flip averaging", default=False)
+    # What answered and by which rule, so that an answer can be traced (blank or None: recorded before these were
+    # kept; the threshold fields also when the bundle has no referral threshold).
+    bundle_version = models.CharField(_("bundle version"), max_length=200, blank=True,
+                                      help_text=_("source model, bundle date, precision, backbone hash"))
+    referral_threshold = models.FloatField(_("referral threshold"), null=True, blank=True,
+                                           help_text=_("the malignant probability the referral was judged against"))
+    threshold_source = models.CharField(_("threshold source"), max_length=16, blank=True,
+                                        choices=ThresholdSource.choices)
+    threshold_override = models.CharField(_("override file"), max_length=255, blank=True,
+                                          help_text=_("the DERMAI_REFERRAL_OVERRIDE file the threshold came from"))
+    threshold_calibrated_on = models.CharField(_("threshold calibrated on"), max_length=32, blank=True,
+                                               help_text=_("the override's calibration date, as the file gives it"))
+    scope_reasons = models.JSONField(_("scope reasons"), default=list, blank=True,
+                                     help_text=_("why a photo is not a lesion: no_colour, unlike_skin, noise, score, "
+                                                 "natural_image"))
+    natural_distance = models.FloatField(_("natural-image distance"), null=True, blank=True,
+                                         help_text=_("how far the photo is from lesion photos to a natural-image "
+                                                     "model"))
 
     class Meta:
         ordering = ["-created_at", "-id"]

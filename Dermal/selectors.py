@@ -3,8 +3,12 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos, read_manifest
 from .inference.switches import engine_name, gradcam_enabled, model_loaded
@@ -200,8 +204,8 @@ def _yes_no(value):
     return {True: "yes", False: "no"}.get(value, "")
 
 
-def _percent(value):
-    return f"{100 * value:.1f}%"
+def _percent(value, decimals=1):
+    return "" if value is None else f"{100 * value:.{decimals}f}%"
 
 
 HISTORY_COLUMNS = (
@@ -210,12 +214,19 @@ HISTORY_COLUMNS = (
     ("Probability", lambda row: _percent(row.top_probability)),
     ("Malignant", lambda row: _percent(row.malignant_probability)),
     ("Referral", lambda row: _yes_no(row.referral)),
+    (_("Referral threshold"), lambda row: _percent(row.referral_threshold, 2)),  # calibrated ones go down to 0.62%
+    (_("Threshold source"), lambda row: row.get_threshold_source_display()),
+    (_("Override file"), lambda row: row.threshold_override),
+    (_("Override calibrated on"), lambda row: row.threshold_calibrated_on),
     ("Scope", lambda row: row.get_scope_display()),
+    (_("Scope reasons"), lambda row: " ".join(row.scope_reasons)),
+    (_("Natural-image distance"), lambda row: "" if row.natural_distance is None else f"{row.natural_distance:.3f}"),
     ("Warnings", lambda row: " ".join(row.warnings)),
     ("Age", lambda row: "" if row.age is None else str(row.age)),
     ("Sex", lambda row: row.sex),
     ("Site", lambda row: row.site),
     ("Engine", lambda row: f"{row.engine} {row.precision}"),
+    (_("Bundle version"), lambda row: row.bundle_version),
     ("Flip averaging", lambda row: "on" if row.flip_average else "off"),
     ("Grad-CAM", lambda row: "on" if row.gradcam else "off"),
     ("Latency", lambda row: f"{row.latency_ms} ms"),
@@ -224,15 +235,27 @@ HISTORY_COLUMNS = (
 
 
 def history_header():
-    return [title for title, _ in HISTORY_COLUMNS]
+    return [title for title, cell in HISTORY_COLUMNS]
 
 
 def history_rows(analyses):
     """Each analysis as the table's cells (text), lazily: the CSV export streams the whole history."""
     for analysis in analyses:
-        yield [cell(analysis) for _, cell in HISTORY_COLUMNS]
+        yield [cell(analysis) for title, cell in HISTORY_COLUMNS]
 
 
 def all_analyses():
     """The whole history, newest first, fetched in chunks rather than all at once."""
     return Analysis.objects.all().iterator(chunk_size=500)
+
+
+def history_cutoff(now=None):
+    """When rows expire: those recorded before `now` minus DERMAI_HISTORY_DAYS are past it, one recorded exactly
+    then is kept; None when DERMAI_HISTORY_DAYS is 0 (the history is kept for ever)."""
+    days = settings.DERMAI_HISTORY_DAYS
+    return (now or timezone.now()) - timedelta(days=days) if days else None
+
+
+def expired_analyses(cutoff):
+    """The analyses recorded before `cutoff`."""
+    return Analysis.objects.filter(created_at__lt=cutoff)

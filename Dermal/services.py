@@ -8,12 +8,14 @@ import hashlib
 import logging
 import math
 import threading
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
-from .models import Analysis
+from .inference.calibration import OVERRIDE_FILE
+from .models import Analysis, ThresholdSource
 
 logger = logging.getLogger("dermai")
 
@@ -54,10 +56,31 @@ class Counter:
         return self._value
 
 
+class Throttle:
+    """due() is true at most once per `seconds` of `clock`, the first call included; thread-safe."""
+
+    def __init__(self, seconds, clock=time.monotonic):
+        self.seconds, self._clock = seconds, clock
+        self._lock = threading.Lock()
+        self._last = None
+
+    def due(self):
+        now = self._clock()
+        with self._lock:
+            if self._last is not None and now - self._last < self.seconds:
+                return False
+            self._last = now
+            return True
+
+
 # Each analysis holds a decoded photo and the model's activations: bound how many run at once so that
 # a burst of uploads queues briefly, then gets 503, instead of pushing the worker out of its memory.
 _slots = threading.BoundedSemaphore(settings.DERMAI_MAX_CONCURRENT)
 history_write_failures = Counter()
+# Render's free plan has no scheduler, so each worker prunes the history itself, on its first recorded analysis
+# and then at most this often.
+PRUNE_EVERY_HOURS = 6
+history_pruning = Throttle(PRUNE_EVERY_HOURS * 3600)
 
 
 @contextmanager
@@ -109,7 +132,7 @@ def record_analysis(result, image_sha256, *, age=None, sex=None, site=None):
     try:
         # A savepoint, so a failure cannot break an enclosing transaction.
         with transaction.atomic():
-            return Analysis.objects.create(
+            analysis = Analysis.objects.create(
                 image_sha256=image_sha256,
                 age=age,
                 sex=sex or "",
@@ -124,6 +147,10 @@ def record_analysis(result, image_sha256, *, age=None, sex=None, site=None):
                 latency_ms=round(result.timings.get("total", 0) * 1000),
                 **trust_facts(result),
             )
+            # Once the row is committed (never inside a caller's transaction that may yet roll back); robust, so
+            # a thread that cannot start costs no analysis.
+            transaction.on_commit(prune_history_now_and_then, robust=True)
+            return analysis
     except DatabaseError:
         history_write_failures.increment()
         logger.exception("could not record the analysis of %s in the history", image_sha256)
@@ -131,15 +158,83 @@ def record_analysis(result, image_sha256, *, age=None, sex=None, site=None):
 
 
 def trust_facts(result):
-    """What the history keeps of the answer's trust: scope, referral, warning codes, flip averaging."""
+    """What the history keeps of the answer's trust and of what produced it: the scope (level, score, reasons,
+    natural-image distance), the referral and its threshold, warning codes, flip averaging, the bundle's version."""
     return {
         "out_of_scope": result.out_of_scope,
         "scope": result.scope or "",
         "scope_score": result.scope_score,
+        "scope_reasons": result.scope_reasons or [],
+        "natural_distance": result.scope_natural_distance,
         "referral": result.referral,
         "warnings": [warning.code for warning in result.warnings],
         "flip_average": result.flip_average,
+        "bundle_version": fitted("bundle_version", result.bundle_version),
+        **threshold_facts(result.triage),
     }
+
+
+def threshold_facts(triage):
+    """The referral threshold an answer used and where it came from: the bundle, or the override file (its name and
+    calibration date). Nothing when there was no threshold (the fields stay blank)."""
+    if not triage:
+        return {}
+    override = triage.get(OVERRIDE_FILE)
+    if override is None:
+        return {"referral_threshold": triage["threshold"], "threshold_source": ThresholdSource.BUNDLE}
+    return {"referral_threshold": triage["threshold"], "threshold_source": ThresholdSource.OVERRIDE,
+            "threshold_override": fitted("threshold_override", override),
+            "threshold_calibrated_on": fitted("threshold_calibrated_on", str(triage["calibrated_on"]))}
+
+
+def fitted(field, text):
+    """`text` cut to the field's max_length: a long name read from a file must not cost the row (PostgreSQL refuses
+    what SQLite would keep)."""
+    return text[:Analysis._meta.get_field(field).max_length]
+
+
+def prune_history(cutoff):
+    """Delete the analyses recorded before `cutoff`; returns how many. One DELETE statement: nothing refers to an
+    analysis, so Django loads none of them (memory stays flat, however many there are)."""
+    from .selectors import expired_analyses  # selectors imports this module
+
+    removed, _ = expired_analyses(cutoff).delete()
+    return removed
+
+
+def _utc(moment):
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def expired_phrase(count, cutoff):
+    """The log's and the command's words: "3 analyses recorded before 2026-09-04 01:00:00 UTC
+    (DERMAI_HISTORY_DAYS=90)"."""
+    return f"{count} {'analysis' if count == 1 else 'analyses'} recorded before {_utc(cutoff)} " \
+           f"(DERMAI_HISTORY_DAYS={settings.DERMAI_HISTORY_DAYS})"
+
+
+def prune_history_now_and_then():
+    """Prune the expired analyses in a background thread when history_pruning says it is due (never with
+    DERMAI_HISTORY_DAYS=0): the history stays bounded without a scheduler, and no request waits for it.
+    Returns the thread, or None when nothing was started."""
+    from .selectors import history_cutoff  # selectors imports this module
+
+    cutoff = history_cutoff()
+    if cutoff is None or not history_pruning.due():
+        return None
+    thread = threading.Thread(target=_prune_in_background, args=(cutoff,), name="dermai-prune-history", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prune_in_background(cutoff):
+    """The pruning thread: never raises (a database error is logged), and closes the connection it opened."""
+    try:
+        logger.info("history: removed %s", expired_phrase(prune_history(cutoff), cutoff))
+    except DatabaseError:
+        logger.exception("could not prune the history of the analyses recorded before %s", _utc(cutoff))
+    finally:
+        connection.close()
 
 
 class _Echo:

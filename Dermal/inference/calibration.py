@@ -3,7 +3,8 @@
 DERMAI_REFERRAL_OVERRIDE names a small JSON file holding, per mode ("single", "flip_average"), the same entry
 as the bundle's triage (threshold, sensitivity, specificity, ...) plus where and when it was calibrated. Standard
 library only: a web worker reads it without NumPy. A missing or damaged file never stops serving: it is logged
-(once per version of the file) and the bundle's own threshold is used.
+(once per version of the file) and the bundle's own threshold is used. A served entry also names the file it came
+from (OVERRIDE_FILE: its base name, never where it lives), for the history.
 """
 import functools
 import json
@@ -16,6 +17,7 @@ SETTING = "DERMAI_REFERRAL_OVERRIDE"
 MODES = ("single", "flip_average")
 KEYS = ("threshold", "sensitivity", "specificity", "positives", "negatives", "target_sensitivity", "images",
         "source", "calibrated_on", "photos", "sensitivity_ci", "specificity_ci", "precision")
+OVERRIDE_FILE = "override_file"
 
 logger = logging.getLogger("dermai")
 
@@ -54,11 +56,13 @@ def _entry(path, _version, mode, precision):
     except (OSError, ValueError) as exc:
         logger.error("%s=%s is unusable (%s): using the bundle's referral threshold", SETTING, path, exc)
         return None
-    if entry is not None and entry["precision"] != precision:
+    if entry is None:
+        return None
+    if entry["precision"] != precision:
         logger.error("%s=%s was calibrated for the %s model, not %s: using the bundle's referral threshold",
                      SETTING, path, entry["precision"], precision)
         return None
-    return entry
+    return {**entry, OVERRIDE_FILE: Path(path).name}
 
 
 def override_entry(mode, precision):

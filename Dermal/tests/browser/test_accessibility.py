@@ -89,13 +89,17 @@ def test_the_history_and_the_admin_have_no_violation(phone, live_server, fixture
     log_in_as_staff(phone, base, django_user_model, then="/history/")
     phone.wait_for_selector("#history")
     assert_accessible(phone, "the history")
-    for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1"):
+    for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1",
+                 "/admin/Dermal/analysis/?_facets=True"):
         phone.goto(base + path)
         assert_accessible(phone, path)
     phone.goto(base + "/admin/Dermal/analysis/")
     phone.click("#result_list tbody a")
     phone.wait_for_selector("#content-main .readonly")
     assert_accessible(phone, "an analysis in the admin")
+    phone.click(".deletelink")
+    phone.wait_for_selector("input[type=submit]")
+    assert_accessible(phone, "deleting an analysis in the admin")
 
 
 def focused(page):

@@ -87,7 +87,7 @@ def test_the_history_and_the_admin_run_without_a_violation(visit, live_server, f
     page.wait_for_selector("#history")
     visit.assert_clean("the history")
     for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1",
-                 "/admin/auth/user/"):
+                 "/admin/Dermal/analysis/?_facets=True", "/admin/auth/user/"):
         page.goto(base + path)
         visit.assert_clean(path)
     page.goto(base + "/admin/Dermal/analysis/")

@@ -8,7 +8,7 @@ import pytest
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.inference import calibration
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, read_manifest
-from Dermal.inference.calibration import SETTING, override_entry
+from Dermal.inference.calibration import OVERRIDE_FILE, SETTING, override_entry
 
 
 def bundle_entry():
@@ -44,6 +44,13 @@ def test_a_valid_file_gives_its_entry_per_mode(override):
     override({"single": entry(0.01), "flip_average": entry(0.03)})
     assert override_entry("single", "int8")["threshold"] == 0.01
     assert override_entry("flip_average", "int8")["source"] == "Clinic A"
+
+
+def test_the_served_entry_names_its_file_but_not_where_it_lives(override):
+    path = override({"single": entry(0.01)})
+    served = override_entry("single", "int8")
+    assert served[OVERRIDE_FILE] == "referral.json"  # for the history
+    assert str(path.parent) not in json.dumps(served)
 
 
 def test_the_analysis_uses_the_calibrated_threshold_and_says_where_it_came_from(override, lesion_jpeg):
