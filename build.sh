@@ -28,8 +28,15 @@ say "using $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0])
 
 # Step 1: Dermal.inference.bundle needs only the standard library, so a missing, truncated or replaced
 # bundle file (sizes and SHA-256 against manifest.json, the check /health/ makes) fails the build in seconds.
-"$PY" -c "from Dermal.inference.bundle import check_bundle; m, p, b = check_bundle(); print(f'build.sh: bundle verified: {b} ({p})')" \
-  || die "serving bundle check failed (see the BundleError above); the web service cannot predict without it"
+# A BundleError names files within DERMAL_BUNDLE_DIR (its words are published by /health/): here, say where that is.
+"$PY" -c "
+from Dermal.inference.bundle import BundleError, bundle_dir, check_bundle
+try:
+    m, p, b = check_bundle()
+except BundleError as exc:
+    raise SystemExit(f'build.sh: {exc} (DERMAL_BUNDLE_DIR is {bundle_dir()})')
+print(f'build.sh: bundle verified: {b} ({p})')" \
+  || die "serving bundle check failed (see the reason above); the web service cannot predict without it"
 
 if [ "${BUILD_SKIP_INSTALL:-0}" = "1" ]; then
   say "BUILD_SKIP_INSTALL=1: not installing requirements"

@@ -82,6 +82,17 @@ def lesion_jpeg(fixture_items):
 
 
 @pytest.fixture(scope="session")
+def lesion_image(lesion_jpeg):
+    """That photo, decoded (RGB)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(lesion_jpeg)) as image:
+        return image.convert("RGB")
+
+
+@pytest.fixture(scope="session")
 def keras():
     """Keras on TensorFlow, imported by the tests that ask for it rather than at collection (6 s, ~500 MB)."""
     pytest.importorskip("tensorflow", reason="the offline side needs requirements-offline.txt")

@@ -67,7 +67,8 @@ def test_fails_clearly_when_the_backbone_is_missing(tmp_path):
     bundle = copy_bundle(tmp_path, skip={backbone_name()})
     done = run_build(build_env(DERMAL_BUNDLE_DIR=str(bundle)))
     assert done.returncode != 0
-    assert f"{bundle / backbone_name()} is missing" in done.stderr
+    assert f"DERMAL_BUNDLE_DIR/{backbone_name()} is missing" in done.stderr
+    assert f"(DERMAL_BUNDLE_DIR is {bundle})" in done.stderr  # where that is, for whoever runs the build
 
 
 def test_fails_clearly_when_the_backbone_is_truncated(tmp_path):

@@ -4,7 +4,8 @@ and a screen reader land, text alternatives, announcements, text at 200% on a ph
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from Dermal.tests.web.conftest import first_of, judge_scope
+from Dermal.tests.web.conftest import encoded, first_of, judge_scope
+from Dermal.tests.web.test_bad_inputs import png_declaring
 
 from .conftest import RESULT_PARTS, analyse, choose_photo, result_variants, saved
 from .test_phone_and_paper import PHONE, assert_fits_the_width
@@ -46,7 +47,15 @@ def log_in_as_staff(page, base, django_user_model, then):
     page.click("input[type=submit]")
 
 
-def test_the_upload_page_in_each_state_has_no_violation(phone, live_server, fixture_items, tmp_path):
+def refusals(lesion_image):
+    """{file name: (bytes, what the refusal says)} for each kind of refusal the page shows."""
+    jpeg = encoded(lesion_image, "JPEG")
+    return {"notes.txt": (b"not a photo\n" * 50, "supported format"), "empty.jpg": (b"", "empty"),
+            "cut.jpg": (jpeg[: len(jpeg) // 2], "damaged or truncated"),
+            "bomb.png": (png_declaring(lesion_image.resize((64, 48)), 20000, 20000), "megapixels")}
+
+
+def test_the_upload_page_in_each_state_has_no_violation(phone, live_server, fixture_items, lesion_image, tmp_path):
     url = live_server.url + "/"
     phone.goto(url)
     assert_accessible(phone, "the upload page")
@@ -55,10 +64,16 @@ def test_the_upload_page_in_each_state_has_no_violation(phone, live_server, fixt
     assert_accessible(phone, "the upload page asking for a photo")
     choose_photo(phone, url, first_of(fixture_items, "mel").path)
     assert_accessible(phone, "the upload page with a photo chosen")
-    choose_photo(phone, url, saved(tmp_path, "notes.txt", b"not a photo\n" * 50), preview=False)
-    analyse(phone)
-    assert "supported format" in phone.locator("#error").inner_text()
-    assert_accessible(phone, "a refusal")
+    for name, (data, reason) in refusals(lesion_image).items():
+        choose_photo(phone, url, saved(tmp_path, name, data), preview=False)
+        analyse(phone)
+        assert reason in phone.locator("#error").inner_text(), name
+        assert_accessible(phone, f"the refusal of {name}")
+    phone.set_input_files("#photo", str(first_of(fixture_items, "mel").path))
+    phone.context.clear_cookies()  # the form now goes without its CSRF cookie
+    phone.click("#analyse")
+    phone.wait_for_selector("#again")
+    assert_accessible(phone, "the form posted without its cookie")
 
 
 def test_every_result_variant_on_screen_and_printed_has_no_violation(phone, live_server, fixture_items, tmp_path,

@@ -49,13 +49,6 @@ def disclosed_internals(text):
     return sorted({place for place in HOST_PLACES if place in text} | set(INTERNAL_WORDS.findall(text)))
 
 
-@pytest.fixture(scope="session")
-def lesion_image(lesion_jpeg):
-    """The real lesion photo, decoded (RGB)."""
-    with Image.open(io.BytesIO(lesion_jpeg)) as image:
-        return image.convert("RGB")
-
-
 def _form_data(image, filename, fields):
     data = {key: value for key, value in fields.items() if value is not None}
     if image is not None:
