@@ -53,9 +53,10 @@ def choose_photo(page, url, photo, preview=True, **boxes):
 
 
 def analyse(page):
-    """Press Analyse and wait for the result, or for the form again with its reason."""
+    """Press Analyse and wait for the result, or for the form again with its reason, its scripts run."""
     page.click("#analyse")
     page.wait_for_selector("#triage, #error", timeout=60_000)
+    page.wait_for_load_state()  # the deferred scripts (result.js moves the focus) have run
 
 
 def result_variants(fixture_items, folder):
