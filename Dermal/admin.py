@@ -47,7 +47,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="warnings")
+    @admin.display(description=_("warnings"))
     def warning_codes(self, analysis):
         return " ".join(analysis.warnings)
 
@@ -55,7 +55,7 @@ class AnalysisAdmin(admin.ModelAdmin):
     def scope_reason_codes(self, analysis):
         return " ".join(analysis.scope_reasons)
 
-    @admin.action(description="Export the selected analyses as CSV")
+    @admin.action(description=_("Export the selected analyses as CSV"))
     def export_csv(self, request, queryset):
         from .views import history_csv_response
 

@@ -1,5 +1,5 @@
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 
 class ThresholdSource(models.TextChoices):
@@ -8,30 +8,35 @@ class ThresholdSource(models.TextChoices):
 
 
 class Analysis(models.Model):
-    """One analysis as it was served. The photo itself is never stored, only its SHA-256."""
+    """One analysis as it was served. The photo itself is never stored, only its SHA-256.
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    image_sha256 = models.CharField("SHA-256 of the upload", max_length=64, db_index=True)
-    age = models.PositiveSmallIntegerField(null=True, blank=True)
-    sex = models.CharField(max_length=16, blank=True)
-    site = models.CharField("body site", max_length=32, blank=True)
-    probabilities = models.JSONField(help_text="class code -> probability")
-    top_class = models.CharField(max_length=16)
-    top_probability = models.FloatField()
-    malignant_probability = models.FloatField()
-    engine = models.CharField(max_length=16)
-    precision = models.CharField(max_length=16)
-    gradcam = models.BooleanField("Grad-CAM")
-    latency_ms = models.PositiveIntegerField("latency (ms)")
+    Names and help texts are marked for translation: staff read them in the admin and the history, in their language.
+    """
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    image_sha256 = models.CharField(_("SHA-256 of the upload"), max_length=64, db_index=True)
+    age = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=16, blank=True)
+    site = models.CharField(_("body site"), max_length=32, blank=True)
+    probabilities = models.JSONField(_("probabilities"), help_text=_("class code -> probability"))
+    top_class = models.CharField(_("top class"), max_length=16)
+    top_probability = models.FloatField(_("top probability"))
+    malignant_probability = models.FloatField(_("malignant probability"))
+    engine = models.CharField(_("engine"), max_length=16)
+    precision = models.CharField(_("precision"), max_length=16)
+    gradcam = models.BooleanField(_("Grad-CAM"))
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"))
     # What the answer said about itself (None: recorded before these were kept, or not given by the engine).
-    out_of_scope = models.BooleanField("out of scope", null=True, help_text="not a close-up of a skin lesion")
-    scope = models.CharField(max_length=16, blank=True,
-                             choices=[(level, level.replace("_", " ")) for level in ("lesion", "unusual", "not_a_lesion")],
-                             help_text="lesion, unusual (unlike the photos the model learnt from) or not a lesion")
-    scope_score = models.FloatField(null=True, blank=True)
-    referral = models.BooleanField(null=True, help_text="malignant probability at or above the referral threshold")
-    warnings = models.JSONField(default=list, blank=True, help_text="photo-quality warning codes")
-    flip_average = models.BooleanField("flip averaging", default=False)
+    out_of_scope = models.BooleanField(_("out of scope"), null=True, help_text=_("not a close-up of a skin lesion"))
+    scope = models.CharField(_("scope"), max_length=16, blank=True,
+                             choices=[("lesion", _("lesion")), ("unusual", _("unusual")),
+                                      ("not_a_lesion", _("not a lesion"))],
+                             help_text=_("lesion, unusual (unlike the photos the model learnt from) or not a lesion"))
+    scope_score = models.FloatField(_("scope score"), null=True, blank=True)
+    referral = models.BooleanField(_("referral"), null=True,
+                                   help_text=_("malignant probability at or above the referral threshold"))
+    warnings = models.JSONField(_("warnings"), default=list, blank=True, help_text=_("photo-quality warning codes"))
+    flip_average = models.BooleanField(_("flip averaging"), default=False)
     # What answered and by which rule, so that an answer can be traced (blank or None: recorded before these were
     # kept; the threshold fields also when the bundle has no referral threshold).
     bundle_version = models.CharField(_("bundle version"), max_length=200, blank=True,
@@ -53,7 +58,11 @@ class Analysis(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "analyses"
+        verbose_name = _("analysis")
+        verbose_name_plural = _("analyses")
 
     def __str__(self):
-        return f"{self.top_class} {self.top_probability:.0%} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        # Translators: an analysis as the admin names it, e.g. "mel 73% at 2026-09-04 01:00:00".
+        return gettext("%(code)s %(probability)s at %(time)s") % {
+            "code": self.top_class, "probability": f"{self.top_probability:.0%}",
+            "time": f"{self.created_at:%Y-%m-%d %H:%M:%S}"}

@@ -4,14 +4,26 @@ A public answer says what its reader can act on: what is wrong with their photo 
 that the model is unavailable and which bundle file the operator must restore, that the database is unreachable.
 It never carries a path on this host, an exception's class name or a decoder's or a driver's own words: those
 go, in full, to the 'dermai' log, which only the operator reads.
+
+A refusal speaks its reader's language (the active one): the engine's reasons arrive as English message ids with
+their values (ImageError and MetadataError through services.UploadRefused, ServerBusy) and are translated here;
+what a BundleError says is for the operator and stays English, after a translated "the model is unavailable". The
+health views' words are for the platform and the operator: English, never translated.
 """
 import logging
+from decimal import Decimal
 
+from django.utils import formats
+from django.utils.translation import gettext, gettext_noop
+
+from .inference.words import fill
 from .services import ModelUnavailable, ServerBusy
 
 logger = logging.getLogger("dermai")
 
 DATABASE_DOWN = "unreachable - history not recorded"
+# Translators: %(problem)s is what is wrong with the serving bundle, in English, for the operator.
+MODEL_UNAVAILABLE = gettext_noop("the model is unavailable: %(problem)s")
 
 
 class Refusal(Exception):
@@ -33,15 +45,30 @@ def log_detail(exc):
     return " <- ".join(parts)
 
 
+def translated(message_id, params=None):
+    """A message id (English, marked for translation) in the active language, its placeholders filled with
+    `params`, whose numbers (Decimal) are written in the language's own format (a decimal comma in Vietnamese)."""
+    return fill(gettext(message_id), {name: formats.number_format(value) if isinstance(value, Decimal) else value
+                                      for name, value in (params or {}).items()})
+
+
+def on_field(field, reason):
+    """A refusal's public text: the field at fault by its code (the form's field and the API's parameter, the same
+    in every language), then the reason, a whole sentence in the reader's language."""
+    return f"{field}: {reason}"
+
+
 def refusal(exc):
-    """The Refusal the page and the API give for a service's exception; what lies behind it goes to the log."""
+    """The Refusal the page and the API give for a service's exception, in the active language; what lies behind
+    it goes to the log."""
     if isinstance(exc, ServerBusy):
-        return Refusal(503, str(exc), retry_after=exc.retry_after)
+        return Refusal(503, gettext(exc.message_id), retry_after=exc.retry_after)
     if isinstance(exc, ModelUnavailable):
         logger.error("the model is unavailable: %s", log_detail(exc))
-        return Refusal(503, f"the model is unavailable: {exc}")
+        return Refusal(503, translated(MODEL_UNAVAILABLE, {"problem": str(exc)}))
     logger.info("refused an upload with %s: %s", exc.status, log_detail(exc))  # an UploadRefused
-    return Refusal(exc.status, str(exc), exc.field)
+    message = on_field(exc.field, translated(exc.message_id, exc.params)) if exc.message_id else str(exc)
+    return Refusal(exc.status, message, exc.field)
 
 
 def bundle_problem(exc):

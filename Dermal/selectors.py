@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _, pgettext
 
+from .class_words import translated
 from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos, read_manifest
 from .inference.switches import engine_name, gradcam_enabled, model_loaded
 from .inference.memory import budget_mb, process_memory
@@ -41,8 +42,8 @@ def age_limit(manifest):
 
 
 def class_rows(manifest, probabilities):
-    """One row per class, most probable first, for the result page and the API."""
-    rows = [{"code": info.code, "name": info.name, "malignant": info.malignant,
+    """One row per class, most probable first, for the result page and the API; the name in the active language."""
+    rows = [{"code": info.code, "name": translated(info.name), "malignant": info.malignant,
              "probability": probabilities[info.code]} for info in class_infos(manifest)]
     return sorted(rows, key=lambda row: row["probability"], reverse=True)
 
@@ -201,47 +202,64 @@ def memory_report():
 # --- The history as a table: the /history/ page and its CSV export show the same columns ----------------------
 
 def _yes_no(value):
-    return {True: "yes", False: "no"}.get(value, "")
+    """Whether the answer referred: yes, no, or blank when the history did not record it."""
+    if value is None:
+        return ""
+    return pgettext("the answer referred", "yes") if value else pgettext("the answer referred", "no")
+
+
+def _on_off(value):
+    """A switch's cell (flip averaging, Grad-CAM)."""
+    return pgettext("a switch was", "on") if value else pgettext("a switch was", "off")
 
 
 def _percent(value, decimals=1):
     return "" if value is None else f"{100 * value:.{decimals}f}%"
 
 
+# Titles and words in the active language (gettext_lazy here, pgettext in the cells); codes and figures as they are.
 HISTORY_COLUMNS = (
-    ("Time (UTC)", lambda row: f"{row.created_at:%Y-%m-%d %H:%M:%S}"),
-    ("Top class", lambda row: row.top_class),
-    ("Probability", lambda row: _percent(row.top_probability)),
-    ("Malignant", lambda row: _percent(row.malignant_probability)),
-    ("Referral", lambda row: _yes_no(row.referral)),
+    (_("Time (UTC)"), lambda row: f"{row.created_at:%Y-%m-%d %H:%M:%S}"),
+    (_("Top class"), lambda row: row.top_class),
+    (_("Probability"), lambda row: _percent(row.top_probability)),
+    (_("Malignant"), lambda row: _percent(row.malignant_probability)),
+    (_("Referral"), lambda row: _yes_no(row.referral)),
     (_("Referral threshold"), lambda row: _percent(row.referral_threshold, 2)),  # calibrated ones go down to 0.62%
     (_("Threshold source"), lambda row: row.get_threshold_source_display()),
     (_("Override file"), lambda row: row.threshold_override),
     (_("Override calibrated on"), lambda row: row.threshold_calibrated_on),
-    ("Scope", lambda row: row.get_scope_display()),
+    (_("Scope"), lambda row: row.get_scope_display()),
     (_("Scope reasons"), lambda row: " ".join(row.scope_reasons)),
     (_("Natural-image distance"), lambda row: "" if row.natural_distance is None else f"{row.natural_distance:.3f}"),
-    ("Warnings", lambda row: " ".join(row.warnings)),
-    ("Age", lambda row: "" if row.age is None else str(row.age)),
-    ("Sex", lambda row: row.sex),
-    ("Site", lambda row: row.site),
-    ("Engine", lambda row: f"{row.engine} {row.precision}"),
+    (_("Warnings"), lambda row: " ".join(row.warnings)),
+    (_("Age"), lambda row: "" if row.age is None else str(row.age)),
+    (_("Sex"), lambda row: row.sex),
+    (_("Site"), lambda row: row.site),
+    (_("Engine"), lambda row: f"{row.engine} {row.precision}"),
     (_("Bundle version"), lambda row: row.bundle_version),
-    ("Flip averaging", lambda row: "on" if row.flip_average else "off"),
-    ("Grad-CAM", lambda row: "on" if row.gradcam else "off"),
-    ("Latency", lambda row: f"{row.latency_ms} ms"),
-    ("Photo SHA-256", lambda row: row.image_sha256),
+    (_("Flip averaging"), lambda row: _on_off(row.flip_average)),
+    (_("Grad-CAM"), lambda row: _on_off(row.gradcam)),
+    (_("Latency"), lambda row: f"{row.latency_ms} ms"),
+    (_("Photo SHA-256"), lambda row: row.image_sha256),
 )
 
 
 def history_header():
-    return [title for title, cell in HISTORY_COLUMNS]
+    """The columns' titles in the active language."""
+    return [str(title) for title, cell in HISTORY_COLUMNS]
 
 
 def history_rows(analyses):
-    """Each analysis as the table's cells (text), lazily: the CSV export streams the whole history."""
+    """Each analysis as the table's cells (text), lazily: the CSV export streams the whole history, after its view
+    has returned, so the cells are written in the language active now."""
+    return _history_rows(analyses, translation.get_language())
+
+
+def _history_rows(analyses, language):
     for analysis in analyses:
-        yield [cell(analysis) for title, cell in HISTORY_COLUMNS]
+        with translation.override(language):
+            cells = [cell(analysis) for title, cell in HISTORY_COLUMNS]
+        yield cells
 
 
 def all_analyses():

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext_noop
 
 from .inference.calibration import OVERRIDE_FILE
 from .models import Analysis, ThresholdSource
@@ -21,19 +22,28 @@ logger = logging.getLogger("dermai")
 
 
 class ServerBusy(Exception):
-    """No analysis slot came free in time; `retry_after` is in seconds."""
+    """No analysis slot came free in time; `retry_after` is in seconds. str() is the message in English,
+    `message_id` the same marked for translation (Dermal.public_errors translates it)."""
+
+    message_id = gettext_noop("DermAI is busy with other analyses: please retry in a few seconds")
 
     def __init__(self, retry_after):
-        super().__init__("DermAI is busy with other analyses: please retry in a few seconds")
+        super().__init__(self.message_id)
         self.retry_after = retry_after
 
 
 class UploadRefused(Exception):
-    """The upload or a field cannot be analysed: the HTTP status, and the field at fault."""
+    """The upload or a field cannot be analysed: the HTTP status, and the field at fault.
 
-    def __init__(self, status, message, field):
+    str() is the message in English, "<field>: <reason>". `message_id` and `params`, when given, are the reason's
+    English message id (marked for translation) and the values of its placeholders, for Dermal.public_errors to
+    give the reason in its reader's language.
+    """
+
+    def __init__(self, status, message, field, message_id=None, params=None):
         super().__init__(message)
         self.status, self.field = status, field
+        self.message_id, self.params = message_id, params or {}
 
 
 class ModelUnavailable(Exception):
@@ -119,9 +129,9 @@ def engine_errors():
     try:
         yield
     except ImageError as exc:
-        raise UploadRefused(exc.status, f"image: {exc}", "image") from exc
+        raise UploadRefused(exc.status, f"image: {exc}", "image", exc.message_id, exc.params) from exc
     except MetadataError as exc:
-        raise UploadRefused(400, f"{exc.field}: {exc}", exc.field) from exc
+        raise UploadRefused(400, f"{exc.field}: {exc}", exc.field, exc.message_id, exc.params) from exc
     except BundleError as exc:
         raise ModelUnavailable(str(exc)) from exc
 

@@ -3,9 +3,16 @@
 Importing this module (as the URLconf and the upload-size middleware do when the worker starts), or answering
 /health/ and /memory/, must not import the engine, NumPy or Pillow: selectors and the engine's switches use
 the standard library; services import the engine on the first analysis.
+
+Pages speak the language LocaleMiddleware chose (the switcher's cookie, Accept-Language, DERMAI_LANGUAGE). The API
+speaks the one its request's Accept-Language asks for, English without one: its codes and keys never change, only
+the words for people (names, descriptions, warnings, the reason of a refusal). The engine answers in English; the
+words are translated here (class_words, public_errors).
 """
 import base64
+import functools
 import hmac
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -13,18 +20,23 @@ from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import selectors, services
-from .public_errors import Refusal, refusal
+from .class_words import translated, translated_triage
+from .public_errors import Refusal, on_field, refusal
 from .forms import FLIP_AVERAGE_HELP, AnalysisForm, AnalysisPageForm, megabytes
 from .inference.switches import flip_average_enabled, gradcam_enabled
 
 
-DISCLAIMER = ("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
-              "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
+DISCLAIMER = _("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
+               "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
+# The API's language when its request asks for none it speaks, whatever DERMAI_LANGUAGE says (that is the pages').
+API_DEFAULT_LANGUAGE = "en"
 
 
 def _manifest():
@@ -83,11 +95,29 @@ def upload(request):
     return render(request, "dermal/result.html", _result_context(manifest, result, record))
 
 
+def result_words(result):
+    """The words for people of an analysis (the engine gives them in English) in the active language: the top class's
+    name and description, the photo-quality warnings (code, message) and the triage entry's wording."""
+    return {
+        "top_name": translated(result.top_name),
+        "top_description": translated(result.top_description),
+        "warnings": [replace(warning, message=gettext(warning.message)) for warning in result.warnings],
+        "triage": translated_triage(result.triage),
+    }
+
+
 def _result_context(manifest, result, record):
+    """The result page's context: `result` is the engine's answer as it came (English words); `top_name`,
+    `top_description`, `warnings` (each with .code and .message) and `rows`/`top_three` (each row's name) are in the
+    page's language."""
     rows = selectors.class_rows(manifest, result.probabilities)
+    words = result_words(result)
     return {
         "result": result,
         "record": record,
+        "top_name": words["top_name"],
+        "top_description": words["top_description"],
+        "warnings": words["warnings"],
         "rows": rows,
         "top_three": rows[:3],
         "malignant_names": " + ".join(sorted(row["name"].lower() for row in rows if row["malignant"])),
@@ -107,21 +137,63 @@ def _api_authorised(request):
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+def api_language(request):
+    """The language of the API's answer: the first of the request's Accept-Language that DermAI speaks; English when
+    it sends none, or names none of them. Never the language cookie nor DERMAI_LANGUAGE, which are the pages'."""
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return API_DEFAULT_LANGUAGE
+
+
+def _in_api_language(request, answer):
+    """answer() (a response) made in the API's language for `request`, and saying so (Content-Language)."""
+    language = api_language(request)
+    with translation.override(language):
+        response = answer()
+    response["Content-Language"] = language
+    return response
+
+
+def speaks_api_language(view):
+    """A view that answers in the API's language (api_language)."""
+    @functools.wraps(view)
+    def answer(request, *args, **kwargs):
+        return _in_api_language(request, lambda: view(request, *args, **kwargs))
+
+    return answer
+
+
 @csrf_exempt  # a token (or nothing) authenticates API calls, never a browser cookie
 @require_POST
+@speaks_api_language
 def api_predict(request):
-    """Multipart `image` (+ optional age, sex, site, gradcam, flip_average) -> the analysis as JSON."""
+    """Multipart `image` (+ optional age, sex, site, gradcam, flip_average) -> the analysis as JSON.
+
+    Codes and keys are the same in every language; the words for people (`top_name`, `top_description`,
+    `warnings[].message`, `classes[].name`, `top_three[].name`, `triage.images`, `triage.measured_on`, `disclaimer`,
+    an `error`) are in the language of the request's Accept-Language (English without one).
+    """
     if not _api_authorised(request):
-        return JsonResponse({"error": "a valid 'Authorization: Bearer <token>' header is required"}, status=401,
-                            headers={"WWW-Authenticate": 'Bearer realm="dermai"'})
+        return JsonResponse({"error": gettext("a valid 'Authorization: Bearer <token>' header is required")},
+                            status=401, headers={"WWW-Authenticate": 'Bearer realm="dermai"'})
     try:
         manifest = _manifest()
         result, record = _analyse(AnalysisForm(request.POST, request.FILES, manifest=manifest))
     except Refusal as refusal:
         return _json_refusal(refusal)
     rows = selectors.class_rows(manifest, result.probabilities)
+    words = result_words(result)
     return JsonResponse({
         **result.summary(),
+        "top_name": words["top_name"],
+        "top_description": words["top_description"],
+        "warnings": [{"code": warning.code, "message": warning.message} for warning in words["warnings"]],
+        "triage": words["triage"],
         "top_three": rows[:3],
         "classes": rows,
         "overlay_png": result.overlay_png and base64.b64encode(result.overlay_png).decode("ascii"),
@@ -130,10 +202,12 @@ def api_predict(request):
     })
 
 
-def _body_refused(request, refusal):
-    """A refusal given by dermai.middleware before any view: JSON for the API, the upload page otherwise."""
+def _body_refused(request, make_refusal):
+    """A refusal given by dermai.middleware before any view: JSON for the API (in its language), the upload page
+    otherwise (in the page's). `make_refusal()` gives the Refusal, in the active language."""
     if request.path_info == reverse("api_predict"):
-        return _json_refusal(refusal)
+        return _in_api_language(request, lambda: _json_refusal(make_refusal()))
+    refusal = make_refusal()
     try:
         return _form_page(request, _blank_page_form(), refusal)
     except Refusal:
@@ -142,15 +216,21 @@ def _body_refused(request, refusal):
 
 def oversized_upload(request, size, exceeds=False):
     """413 for a body of `size` bytes (more than `size` when `exceeds`) over the upload limit."""
-    upload = f"over {megabytes(size)}" if exceeds else megabytes(size)
-    return _body_refused(request, Refusal(
-        413, f"image: the upload is {upload}; the limit is {megabytes(settings.MAX_UPLOAD_BYTES)}", "image"))
+    def too_large():
+        values = {"size": megabytes(size), "limit": megabytes(settings.MAX_UPLOAD_BYTES)}
+        if exceeds:
+            reason = gettext("the upload is over %(size)s; the limit is %(limit)s") % values
+        else:
+            reason = gettext("the upload is %(size)s; the limit is %(limit)s") % values
+        return Refusal(413, on_field("image", reason), "image")
+
+    return _body_refused(request, too_large)
 
 
 def length_required(request):
     """411 for a chunked body: WSGI gives Django no body without a Content-Length."""
-    return _body_refused(request, Refusal(
-        411, "image: send the upload with a Content-Length header (chunked request bodies are not read)", "image"))
+    return _body_refused(request, lambda: Refusal(411, on_field("image", gettext(
+        "send the upload with a Content-Length header (chunked request bodies are not read)")), "image"))
 
 
 def csrf_failure(request, reason=""):

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -67,6 +68,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -96,7 +98,14 @@ AUTH_PASSWORD_VALIDATORS = [
                  "CommonPasswordValidator", "NumericPasswordValidator")
 ]
 
-LANGUAGE_CODE = "en-us"
+# The interface speaks English and Vietnamese (a third language is a catalogue in locale/ and a line here). Each
+# person gets the language their browser asks for (Accept-Language), or the one they chose with the switcher (a
+# cookie); DERMAI_LANGUAGE is the language for everyone else, for a deployment whose people mostly read one.
+LANGUAGES = [("en", "English"), ("vi", "Tiếng Việt")]  # each named in its own words (the switcher shows these)
+LANGUAGE_CODE = os.environ.get("DERMAI_LANGUAGE", "en").strip().lower() or "en"
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"DERMAI_LANGUAGE={LANGUAGE_CODE!r} is not one of {', '.join(dict(LANGUAGES))}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

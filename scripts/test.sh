@@ -27,9 +27,10 @@ if [ "${1:-}" = --quick ]; then
 fi
 
 setup() {
-  if [ ! -x /usr/bin/chromium ]; then
+  # Chromium for the browser tests; GNU gettext for the test that the catalogue holds every marked string.
+  if [ ! -x /usr/bin/chromium ] || ! command -v xgettext >/dev/null; then
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium gettext >/dev/null
   fi
   database_url=$(scripts/postgres.sh)
   scripts/setup.sh requirements-dev.txt
@@ -43,7 +44,7 @@ all_skip() {  # the tests that read the labelled sets, with the sets hidden: eve
 }
 
 total=$SECONDS
-stage "set up (Chromium, PostgreSQL, .venv)" setup
+stage "set up (Chromium, gettext, PostgreSQL, .venv)" setup
 stage "the suite without ../shared (every test but those that read the labelled sets)" \
   env DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -n 2 -m "not needs_data"
 stage "the tests that read the labelled sets of ../shared" "${pytest[@]}" -n 2 -m needs_data

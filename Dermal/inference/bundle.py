@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .words import fill, gettext_noop
+
 # Standard library only at import (NumPy is imported where the weights are read), so that build.sh can
 # check the bundle before installing anything and the web process can read the manifest cheaply.
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent.parent / "bundle"
@@ -29,16 +31,21 @@ class BundleError(RuntimeError):
 
     The message may be published (/health/, a 503): it names files within the bundle as DERMAL_BUNDLE_DIR/<file>,
     never the directory on this host, and leaves the OS's or NumPy's own words to the chained cause, which
-    Dermal.public_errors logs.
+    Dermal.public_errors logs. It is for the operator, so it stays in English (not marked for translation).
     """
 
 
 class MetadataError(ValueError):
-    """Patient metadata outside what the model knows; `field` names the culprit."""
+    """Patient metadata outside what the model knows; `field` names the culprit.
 
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
+    The message is for the person who sent it: its English message id (marked with gettext_noop, `%(field)s`
+    being the field's name) and the values of its placeholders, for the web layer to translate; str() gives it in
+    English, filled in.
+    """
+
+    def __init__(self, field, message_id, **params):
+        self.field, self.message_id, self.params = field, message_id, {"field": field, **params}
+        super().__init__(fill(message_id, self.params))
 
 
 def bundle_dir():
@@ -194,7 +201,9 @@ def encode_metadata(manifest, age=None, sex=None, site=None):
 def _one_hot(field, value, values):
     value = (value or "unknown").strip().lower()
     if value not in values:
-        raise MetadataError(field, f"{field} must be one of {', '.join(values)} (got {value!r})")
+        # Translators: %(field)s is the field's name in the API (sex or site), left as it is; %(values)s its values.
+        raise MetadataError(field, gettext_noop("%(field)s must be one of %(values)s (got %(value)s)"),
+                            values=", ".join(values), value=repr(value))
     return [1.0 if v == value else 0.0 for v in values]
 
 
@@ -204,7 +213,11 @@ def _age(age, spec):
     try:
         years = float(age)
     except (TypeError, ValueError) as exc:
-        raise MetadataError("age", f"age must be a number of years (got {age!r})") from exc
+        # Translators: %(field)s is "age", the field's name in the API, left as it is.
+        raise MetadataError("age", gettext_noop("%(field)s must be a number of years (got %(value)s)"),
+                            value=repr(age)) from exc
     if not 0 <= years <= spec["limit"]:
-        raise MetadataError("age", f"age must be between 0 and {spec['limit']:g} years (got {age!r})")
+        # Translators: %(field)s is "age", the field's name in the API, left as it is.
+        raise MetadataError("age", gettext_noop("%(field)s must be between 0 and %(limit)s years (got %(value)s)"),
+                            limit=f"{spec['limit']:g}", value=repr(age))
     return years

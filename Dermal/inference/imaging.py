@@ -18,9 +18,11 @@ import numpy as np
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
+from .words import decimal, fill, gettext_noop
+
 MAX_PIXELS = int(os.environ.get("DERMAI_MAX_PIXELS", 40_000_000))
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"}
-FORMAT_NAMES = "JPEG, PNG, WebP, TIFF or BMP"
+FORMAT_NAMES = "JPEG, PNG, WebP, TIFF or BMP"  # written out in the messages below (one sentence, one message id)
 # Pillow-decoded photos are box-reduced only while they stay at least this many times the model's input, so
 # photos at the model's training scale (600x450) reach the resize untouched.
 REDUCE_KEEP_FACTOR = 2
@@ -39,10 +41,16 @@ class ImageError(ValueError):
     """An upload that cannot be analysed; `status` is the HTTP status it deserves.
 
     The message is shown to the person who sent it: what is wrong with the photo in their terms, never the
-    decoder's own words, which stay in the chained cause for the log (Dermal.public_errors).
+    decoder's own words, which stay in the chained cause for the log (Dermal.public_errors). It is kept as its
+    English message id (marked with gettext_noop) and the values of its placeholders, for the web layer to
+    translate; str() gives it in English, filled in.
     """
 
     status = 400
+
+    def __init__(self, message_id, **params):
+        super().__init__(fill(message_id, params))
+        self.message_id, self.params = message_id, params
 
 
 class UnsupportedImage(ImageError):
@@ -69,10 +77,10 @@ def open_photo(data, min_side):
             pixels = _decode_with_pillow(header, min_side)
         orientation = header.getexif().get(EXIF_ORIENTATION)  # a PNG's may follow its pixels: read it after
     except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"the photo has too many pixels to decode safely "
-                            f"(limit {MAX_PIXELS / 1e6:.0f} megapixels)") from exc
+        raise ImageTooLarge(gettext_noop("the photo has too many pixels to decode safely "
+                                         "(limit %(limit)s megapixels)"), limit=decimal(MAX_PIXELS / 1e6, 0)) from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-        raise ImageError("the image is damaged or truncated and cannot be decoded") from exc
+        raise ImageError(gettext_noop("the image is damaged or truncated and cannot be decoded")) from exc
     size = header.size[::-1] if orientation in (5, 6, 7, 8) else header.size
     return Photo(_UPRIGHT.get(orientation, lambda a: a)(pixels), size)
 
@@ -98,27 +106,34 @@ def _decode_with_pillow(image, min_side):
 
 def _identify(data):
     if not data:
-        raise ImageError("the file is empty")
+        raise ImageError(gettext_noop("the file is empty"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"the photo has too many pixels (limit {MAX_PIXELS / 1e6:.0f} megapixels)") from exc
+        raise ImageTooLarge(gettext_noop("the photo has too many pixels (limit %(limit)s megapixels)"),
+                            limit=decimal(MAX_PIXELS / 1e6, 0)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UnsupportedImage(f"the file is not an image in a supported format ({FORMAT_NAMES})") from exc
+        raise UnsupportedImage(gettext_noop("the file is not an image in a supported format "
+                                            "(JPEG, PNG, WebP, TIFF or BMP)")) from exc
     if image.format not in ACCEPTED_FORMATS:
-        raise UnsupportedImage(f"{image.format} images are not supported; use {FORMAT_NAMES}")
+        # Translators: %(format)s is the file's format as the decoder names it, e.g. GIF.
+        raise UnsupportedImage(gettext_noop("%(format)s images are not supported; use JPEG, PNG, WebP, TIFF or BMP"),
+                               format=image.format)
     return image
 
 
 def _check_pixels(width, height):
     if width < 1 or height < 1:
-        raise ImageError("the image has no pixels")
+        raise ImageError(gettext_noop("the image has no pixels"))
     if width * height > MAX_PIXELS:
         raise ImageTooLarge(
-            f"the photo is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
+            # Translators: the photo's width and height in pixels, e.g. "the photo is 8000x6000 (48.0 megapixels)".
+            gettext_noop("the photo is %(width)sx%(height)s (%(megapixels)s megapixels); "
+                         "the limit is %(limit)s megapixels"),
+            width=width, height=height, megapixels=decimal(width * height / 1e6, 1),
+            limit=decimal(MAX_PIXELS / 1e6, 0))
 
 
 def _reduction(size, min_side):

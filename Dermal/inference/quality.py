@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .words import gettext_noop
+
 BLUR_MIN_SHARPNESS = 8.0
 DARK_MAX_MEAN = 60.0
 BRIGHT_MIN_MEAN = 230.0
@@ -24,14 +26,16 @@ GREY = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as Pillow'
 @dataclass(frozen=True)
 class QualityWarning:
     code: str
-    message: str
+    message: str  # in English, as MESSAGES gives it: the web layer translates it for its reader
 
 
+# Marked for translation (words.gettext_noop); the message is also its message id.
 MESSAGES = {
-    "blurry": "The photo looks blurred: the result may be unreliable. Retake it in focus, close to the lesion.",
-    "too_dark": "The photo is very dark: retake it in good, even light.",
-    "too_bright": "The photo is overexposed (washed out): retake it without direct flash or glare.",
-    "too_small": "The photo is very small: the model had to enlarge it. Use a closer or larger photo.",
+    "blurry": gettext_noop("The photo looks blurred: the result may be unreliable. Retake it in focus, close to the "
+                           "lesion."),
+    "too_dark": gettext_noop("The photo is very dark: retake it in good, even light."),
+    "too_bright": gettext_noop("The photo is overexposed (washed out): retake it without direct flash or glare."),
+    "too_small": gettext_noop("The photo is very small: the model had to enlarge it. Use a closer or larger photo."),
 }
 
 

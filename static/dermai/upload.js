@@ -13,6 +13,9 @@
   var analysing = document.getElementById("analysing-text").content.textContent;
   var photoError = document.getElementById("photo-error");
   var maxBytes = Number(form.dataset.maxBytes);
+  // Sizes with the page language's decimal separator ("10.0 MB", "10,0 MB").
+  var oneDecimal = new Intl.NumberFormat(document.documentElement.lang || undefined,
+                                         {minimumFractionDigits: 1, maximumFractionDigits: 1});
   var previewUrl = null;
 
   function showPhotoError(message) {
@@ -21,7 +24,7 @@
   }
 
   function megabytes(bytes) {
-    return (bytes / 1048576).toFixed(1) + " MB";
+    return oneDecimal.format(bytes / 1048576) + " MB";
   }
 
   function chosenFile() {
@@ -41,7 +44,8 @@
     button.disabled = false;
     if (!file) return;
     if (file.size > maxBytes) {
-      showPhotoError("This photo is " + megabytes(file.size) + "; the limit is " + megabytes(maxBytes) + ".");
+      showPhotoError(form.dataset.tooLarge.replace("{size}", megabytes(file.size))
+                                           .replace("{limit}", megabytes(maxBytes)));
       button.disabled = true;
       return;
     }
@@ -60,7 +64,7 @@
   form.addEventListener("submit", function (event) {
     if (!chosenFile()) {
       event.preventDefault();
-      showPhotoError("Choose a photo first.");
+      showPhotoError(form.dataset.chooseFirst);
       return;
     }
     button.disabled = true;

@@ -83,6 +83,15 @@ def staff_client(client, django_user_model):
     return client
 
 
+@pytest.fixture
+def pseudo_vietnamese(settings, tmp_path):
+    """Vietnamese, for the test, is a pseudo catalogue saying "[vi] <the English>" for every string the code marks
+    (pseudo.py): returns what it says for a msgid."""
+    from .pseudo import install
+
+    return install(settings, tmp_path / "locale")
+
+
 @pytest.fixture(params=["page", "api"])
 def submit(request, client, db):
     """Submit an upload through the upload page or the JSON API (each test runs with both)."""
