@@ -7,6 +7,8 @@ import pytest
 from Dermal.inference import engines, switches
 from Dermal.inference.bundle import BundleError
 
+from ..threads import at_once
+
 
 def test_engine_loads_once_across_threads(fresh_engine):
     calls = []
@@ -17,17 +19,7 @@ def test_engine_loads_once_across_threads(fresh_engine):
         return real_build()
 
     fresh_engine.setattr(engines, "build_engine", counting_build)
-    barrier, seen = threading.Barrier(8), []
-
-    def load():
-        barrier.wait()
-        seen.append(engines.get_engine())
-
-    threads = [threading.Thread(target=load) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = at_once(engines.get_engine)
     assert len(calls) == 1 and len({id(e) for e in seen}) == 1 and engines.engine_loaded()
 
 

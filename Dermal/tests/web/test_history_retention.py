@@ -18,6 +18,7 @@ from Dermal.services import Throttle, prune_history, prune_history_now_and_then
 from harness.photos import Image
 from harness.service import running_service
 
+from ..threads import at_once
 from .conftest import submit_to_api
 
 LIMIT = timedelta(days=90)
@@ -111,18 +112,7 @@ def test_the_throttle_is_due_first_then_once_per_interval():
 
 
 def test_the_throttle_lets_one_of_many_simultaneous_callers_through():
-    throttle, start = Throttle(3600), threading.Barrier(8)
-    answers = []
-
-    def call():
-        start.wait()
-        answers.append(throttle.due())
-    callers = [threading.Thread(target=call) for _ in range(8)]
-    for caller in callers:
-        caller.start()
-    for caller in callers:
-        caller.join()
-    assert sorted(answers) == [False] * 7 + [True]
+    assert sorted(at_once(Throttle(3600).due)) == [False] * 7 + [True]
 
 
 def test_the_first_recorded_analysis_prunes_in_the_background_then_not_again(transactional_db, fresh_pruning, client,
