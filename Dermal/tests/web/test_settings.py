@@ -134,3 +134,10 @@ def test_ordinary_requests_pass_the_size_check(settings):
     request = RequestFactory().get("/", HTTP_CONTENT_LENGTH="bogus")
     request.META["CONTENT_LENGTH"] = "bogus"
     assert UploadSizeLimitMiddleware(lambda request: HttpResponse("view"))(request).content == b"view"
+
+
+def test_the_deployments_language_is_english_unless_dermai_language_says_vietnamese():
+    assert settings_of("LANGUAGE_CODE", DEBUG="yes")["LANGUAGE_CODE"] == "en"
+    assert settings_of("LANGUAGE_CODE", DEBUG="yes", DERMAI_LANGUAGE=" VI ")["LANGUAGE_CODE"] == "vi"
+    refused = run(["check"], DEBUG="yes", DERMAI_LANGUAGE="fr")  # a language without a catalogue: no start
+    assert refused.returncode != 0 and "DERMAI_LANGUAGE='fr' is not one of en, vi" in refused.stderr
