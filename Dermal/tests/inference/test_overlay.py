@@ -1,6 +1,7 @@
 """Where the heatmap is warm, in words for its text alternative."""
 import numpy as np
 import pytest
+from django.utils import translation
 
 from Dermal.inference.overlay import REGIONS, heatmap_focus
 from Dermal.templatetags.dermal_format import heatmap_alt
@@ -29,11 +30,13 @@ def test_the_share_is_the_part_of_the_photo_at_half_the_peak_or_more():
     assert heatmap_focus(cam) == {"region": "centre", "share": 0.25}
 
 
+@translation.override("en")
 def test_a_blank_map_has_no_focus_and_says_so():
     assert heatmap_focus(np.zeros((8, 8))) is None
     assert heatmap_alt(None) == "Grad-CAM heatmap over the photo: no part of the photo stood out for the prediction."
 
 
+@translation.override("en")
 def test_the_text_alternative_names_the_region_and_the_share():
     assert heatmap_alt({"region": "top_left", "share": 0.21}) == (
         "Grad-CAM heatmap over the photo: what drove the prediction lies in the upper left of the photo, "

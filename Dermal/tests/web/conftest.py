@@ -11,6 +11,7 @@ from html import unescape
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from Dermal.inference.switches import flip_average_enabled
@@ -74,6 +75,14 @@ def submit_to_page(client, image=None, filename="lesion.jpg", **fields):
     error = re.search(r'id="error"[^>]*>(.*?)</p>', html, re.S)
     diagnosis = re.search(r'id="diagnosis"[^>]*data-code="(\w+)"', html)
     return Outcome(response.status_code, error and unescape(error.group(1)), diagnosis and diagnosis.group(1), response)
+
+
+@pytest.fixture(autouse=True)
+def no_language_left_behind():
+    """Django leaves the last request's language active in its thread (LocaleMiddleware activates, nothing
+    deactivates): a Vietnamese request must not make the next test, in the same worker, speak Vietnamese."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
