@@ -108,16 +108,13 @@ def result_words(result):
 
 def _result_context(manifest, result, record):
     """The result page's context: `result` is the engine's answer as it came (English words); `top_name`,
-    `top_description`, `warnings` (each with .code and .message) and `rows`/`top_three` (each row's name) are in the
-    page's language."""
+    `top_description`, `warnings` (each with .code and .message), `triage` and `rows`/`top_three` (each row's name)
+    are in the page's language."""
     rows = selectors.class_rows(manifest, result.probabilities)
-    words = result_words(result)
     return {
         "result": result,
         "record": record,
-        "top_name": words["top_name"],
-        "top_description": words["top_description"],
-        "warnings": words["warnings"],
+        **result_words(result),
         "rows": rows,
         "top_three": rows[:3],
         "malignant_names": " + ".join(sorted(row["name"].lower() for row in rows if row["malignant"])),

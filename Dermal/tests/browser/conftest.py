@@ -76,3 +76,12 @@ def result_variants(fixture_items, folder):
 
 # What result_variants must show between them.
 RESULT_PARTS = ("#overlay", "#no-overlay", "#referral", "#no-referral", "#warnings", "#out-of-scope")
+
+
+def log_in_as_staff(page, django_user_model):
+    """A staff member made and logged in through the admin's login form, which `page` shows."""
+    staff = {"username": "lead", "password": "a long passphrase"}
+    django_user_model.objects.create_user(**staff, is_staff=True, is_superuser=True)
+    page.fill("#id_username", staff["username"])
+    page.fill("#id_password", staff["password"])
+    page.click("input[type=submit]")

@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 from Dermal.tests.web.conftest import encoded, first_of, judge_scope
 from Dermal.tests.web.test_bad_inputs import png_declaring
 
-from .conftest import RESULT_PARTS, analyse, choose_photo, result_variants, saved
+from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved
 from .test_phone_and_paper import PHONE, assert_fits_the_width
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
@@ -15,7 +15,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real
 AXE = Axe()  # axe-core, as bundled by axe-playwright-python
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
            "resultTypes": ["violations"]}
-STAFF = {"username": "lead", "password": "a long passphrase"}
 
 
 def assert_accessible(page, where):
@@ -37,14 +36,6 @@ def desk(browser):
     context.add_init_script("window.print = () => { window.printed = true; };")  # headless: no print dialog
     yield context.new_page()
     context.close()
-
-
-def log_in_as_staff(page, base, django_user_model, then):
-    django_user_model.objects.create_user(**STAFF, is_staff=True, is_superuser=True)
-    page.goto(f"{base}/admin/login/?next={then}")
-    page.fill("#id_username", STAFF["username"])
-    page.fill("#id_password", STAFF["password"])
-    page.click("input[type=submit]")
 
 
 def refusals(lesion_image):
@@ -99,9 +90,9 @@ def test_the_history_and_the_admin_have_no_violation(phone, live_server, fixture
     base = live_server.url
     choose_photo(phone, base + "/", first_of(fixture_items, "mel").path, gradcam=False)
     analyse(phone)
-    phone.goto(base + "/admin/login/")
+    phone.goto(base + "/admin/login/?next=/history/")
     assert_accessible(phone, "the admin's login")
-    log_in_as_staff(phone, base, django_user_model, then="/history/")
+    log_in_as_staff(phone, django_user_model)
     phone.wait_for_selector("#history")
     assert_accessible(phone, "the history")
     for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1",

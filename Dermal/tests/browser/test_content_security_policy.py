@@ -4,7 +4,7 @@ import pytest
 
 from Dermal.tests.web.conftest import first_of, judge_scope
 
-from .conftest import RESULT_PARTS, analyse, choose_photo, result_variants, saved
+from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
 
@@ -76,14 +76,11 @@ def test_a_refusal_on_the_page_runs_without_a_violation(visit, live_server, tmp_
 
 
 def test_the_history_and_the_admin_run_without_a_violation(visit, live_server, fixture_items, django_user_model):
-    django_user_model.objects.create_user("lead", password="a long passphrase", is_staff=True, is_superuser=True)
     page, base = visit.page, live_server.url
     visit.analyse(base + "/", first_of(fixture_items, "mel").path, gradcam=False)
     page.goto(base + "/admin/login/?next=/history/")
     visit.assert_clean("the admin's login")
-    page.fill("#id_username", "lead")
-    page.fill("#id_password", "a long passphrase")
-    page.click("input[type=submit]")
+    log_in_as_staff(page, django_user_model)
     page.wait_for_selector("#history")
     visit.assert_clean("the history")
     for path in ("/admin/", "/admin/Dermal/analysis/", "/admin/Dermal/analysis/?referral__exact=1",

@@ -1,5 +1,4 @@
 """At most DERMAI_MAX_CONCURRENT analyses at once; the rest wait briefly, then get 503 + Retry-After."""
-import threading
 
 import pytest
 from django.db import connections
@@ -8,6 +7,7 @@ from django.test import Client, override_settings
 from Dermal import services
 from Dermal.models import Analysis
 
+from ..threads import at_once
 from .conftest import submit_to_api, submit_to_page
 
 
@@ -36,20 +36,13 @@ def test_the_slot_is_released_after_a_refusal(client, db, lesion_jpeg):
 
 
 def _burst(lesion_jpeg, count):
-    statuses = []
-
     def post():
         try:
-            statuses.append(submit_to_api(Client(), lesion_jpeg, gradcam="true").status)
+            return submit_to_api(Client(), lesion_jpeg, gradcam="true").status
         finally:
             connections.close_all()  # this thread's own connection, or PostgreSQL cannot drop the test database
 
-    threads = [threading.Thread(target=post) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    return at_once(post, count)
 
 
 @pytest.mark.django_db(transaction=True)
