@@ -1,12 +1,11 @@
 """Validation of an analysis request, shared by the upload page and the JSON API; its words in the active language."""
-from decimal import Decimal
-
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
+from .inference.words import decimal
 from .public_errors import on_field
 
 FLIP_AVERAGE_HELP = _("four times slower, and slightly more accurate on held-out photos")
@@ -23,7 +22,7 @@ METADATA_LABELS = {
 def megabytes(size):
     """A byte count as plain text for messages (JSON included), in the active language's number format: '10.0 MB'
     in English, '10,0 MB' in Vietnamese."""
-    return number_format(Decimal(f"{size / (1024 * 1024):.1f}"), 1) + " MB"
+    return number_format(decimal(size / (1024 * 1024), 1), 1) + " MB"
 
 
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}

@@ -189,12 +189,12 @@ def threshold_facts(triage):
     calibration date). Nothing when there was no threshold (the fields stay blank)."""
     if not triage:
         return {}
-    override = triage.get(OVERRIDE_FILE)
-    if override is None:
-        return {"referral_threshold": triage["threshold"], "threshold_source": ThresholdSource.BUNDLE}
-    return {"referral_threshold": triage["threshold"], "threshold_source": ThresholdSource.OVERRIDE,
-            "threshold_override": fitted("threshold_override", override),
-            "threshold_calibrated_on": fitted("threshold_calibrated_on", str(triage["calibrated_on"]))}
+    facts = {"referral_threshold": triage["threshold"], "threshold_source": ThresholdSource.BUNDLE}
+    if (override := triage.get(OVERRIDE_FILE)) is not None:
+        facts.update(threshold_source=ThresholdSource.OVERRIDE,
+                     threshold_override=fitted("threshold_override", override),
+                     threshold_calibrated_on=fitted("threshold_calibrated_on", str(triage["calibrated_on"])))
+    return facts
 
 
 def fitted(field, text):

@@ -1,8 +1,8 @@
-from decimal import Decimal
-
 from django import template
 from django.utils import formats
 from django.utils.translation import gettext, gettext_lazy as _
+
+from Dermal.inference.words import decimal
 
 register = template.Library()
 
@@ -15,8 +15,7 @@ REGION_WORDS = {"top_left": _("the upper left"), "top": _("the top"), "top_right
 @register.filter
 def percent(probability):
     """0.1234 -> '12.3%' ('12,3%' in Vietnamese: the active language's decimal separator)."""
-    rounded = Decimal(f"{100 * float(probability):.1f}")  # number_format cuts digits off; round first
-    return f"{formats.number_format(rounded, 1)}%"
+    return f"{formats.number_format(decimal(100 * float(probability), 1), 1)}%"  # rounded: number_format cuts
 
 
 @register.filter
