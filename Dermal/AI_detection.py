@@ -7,7 +7,9 @@ import gc
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+from PIL import Image
 
 from .inference import imaging, overlay
 from .inference.bundle import BundleError, MetadataError, class_infos, encode_metadata
@@ -49,7 +51,7 @@ class PredictionResult:
     triage: dict | None            # that threshold with its held-out sensitivity and specificity
     warnings: list                 # QualityWarning(code, message): blur, exposure, size
     heatmap_focus: dict | None     # where the heatmap is warm (overlay.heatmap_focus), when Grad-CAM ran
-    overlay_png: bytes | None     # the Grad-CAM overlay, when Grad-CAM ran
+    overlay: Image.Image | None   # the Grad-CAM overlay at display size, when Grad-CAM ran
     photo_jpeg: bytes             # the upright photo at display size, for showing beside the overlay
     image_size: tuple             # (width, height) as decoded and turned upright
     timings: dict = field(default_factory=dict)  # stage -> seconds
@@ -61,10 +63,20 @@ class PredictionResult:
     def top_three(self):
         return self.ranked()[:3]
 
+    @property
+    def overlay_png(self):
+        """The overlay, lossless (the API, the batch tool); None without Grad-CAM."""
+        return self.overlay and overlay.png(self.overlay)
+
+    @property
+    def overlay_jpeg(self):
+        """The overlay as the result page shows it; None without Grad-CAM."""
+        return self.overlay and overlay.jpeg(self.overlay)
+
     def summary(self):
-        """Everything but the image bytes, JSON-ready."""
-        data = asdict(self)
-        del data["overlay_png"], data["photo_jpeg"]
+        """Everything but the images, JSON-ready."""
+        data = asdict(replace(self, overlay=None))  # asdict would deep-copy the image
+        del data["overlay"], data["photo_jpeg"]
         data["image_size"] = list(self.image_size)
         return data
 
@@ -104,12 +116,12 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     scope = _served_scope(engine, batch, scope, [warning.code for warning in warnings])
     del batch
     clock.lap("inference")
-    overlay_png = overlay.overlay_png(shown, cam) if cam is not None else None
-    photo_jpeg = overlay.photo_jpeg(shown)
+    heatmap = overlay.blend_heatmap(shown, cam) if cam is not None else None
+    photo_jpeg = overlay.jpeg(shown)
     clock.lap("render")
     result = _result(manifest, engine, probs, scope, gradcam=cam is not None, flip_average=flip_average,
                      warnings=warnings, heatmap_focus=overlay.heatmap_focus(cam) if cam is not None else None,
-                     overlay_png=overlay_png, photo_jpeg=photo_jpeg, image_size=image_size)
+                     overlay=heatmap, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
     gc.collect()
     result.timings = clock.total()

@@ -35,6 +35,11 @@ from .inference.switches import flip_average_enabled, gradcam_enabled
 
 DISCLAIMER = _("DermAI is a research demonstration, not a medical diagnosis, and it can be wrong. "
                "Show a doctor or dermatologist any skin lesion that worries you or that changes.")
+# What the upload page sends (upload.js): a photo longer than this many pixels is scaled down in the browser and sent
+# as a JPEG of this quality. Every use the service makes of a photo needs far fewer (the model's 254 px, the 640 px
+# shown, the quality checks on the model's input), but the model reads fine texture of the photo: at this size the
+# answers agree with those for the original (bench/page_agreement.py, docs/BENCHMARKS.md).
+SEND_LONG_SIDE, SEND_JPEG_QUALITY = 2048, 0.92
 # The API's language when its request asks for none it speaks, whatever DERMAI_LANGUAGE says (that is the pages').
 API_DEFAULT_LANGUAGE = "en"
 
@@ -68,7 +73,8 @@ def _blank_page_form():
 
 def _form_page(request, form, refusal=None):
     """The upload form; with a refusal, its reason and status (400, 413, 415 or 503)."""
-    context = {"form": form, "error": refusal and refusal.message, "max_upload_bytes": settings.MAX_UPLOAD_BYTES}
+    context = {"form": form, "error": refusal and refusal.message, "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+               "send_side": SEND_LONG_SIDE, "send_quality": SEND_JPEG_QUALITY}
     return TemplateResponse(request, "dermal/upload.html", context, status=refusal.status if refusal else 200,
                             headers=refusal.headers() if refusal else None).render()
 
@@ -120,7 +126,7 @@ def _result_context(manifest, result, record):
         "malignant_names": " + ".join(sorted(row["name"].lower() for row in rows if row["malignant"])),
         "analysed_at": record.created_at if record else timezone.now(),
         "photo_uri": _data_uri("image/jpeg", result.photo_jpeg),
-        "overlay_uri": _data_uri("image/png", result.overlay_png),
+        "overlay_uri": _data_uri("image/jpeg", result.overlay_jpeg),
         "flip_average_help": FLIP_AVERAGE_HELP,
         "disclaimer": DISCLAIMER,
     }

@@ -1,6 +1,10 @@
-// The upload page: preview the chosen photo, refuse an oversized one early, show progress while analysing.
+// The upload page: preview the chosen photo, then send what the analysis needs rather than the camera's file.
 // The photo comes from the file chooser (#photo) or, on a phone, straight from the camera (#camera): both are
 // named "image", and choosing one clears the other so that exactly one photo is sent.
+// With JavaScript the form is sent by XMLHttpRequest: a photo longer than data-send-side pixels is scaled down
+// while it is decoded (createImageBitmap's resize options: a 50 MP photo never fills a canvas, which iOS caps at
+// about 16.7 MP) and sent as a JPEG; the bytes sent show as a progress bar, then the analysing state; a dropped
+// connection keeps the photo for a retry with one tap. Without JavaScript the form posts the original file.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
@@ -9,22 +13,32 @@
   var preview = document.getElementById("preview");
   var button = document.getElementById("analyse");
   var spinner = document.querySelector("#progress .spinner");
+  var bar = document.getElementById("upload-progress");
   var progressText = document.getElementById("progress-text");
-  var analysing = document.getElementById("analysing-text").content.textContent;
   var photoError = document.getElementById("photo-error");
+  var sendError = document.getElementById("send-error");
   var maxBytes = Number(form.dataset.maxBytes);
   // Sizes with the page language's decimal separator ("10.0 MB", "10,0 MB").
   var oneDecimal = new Intl.NumberFormat(document.documentElement.lang || undefined,
                                          {minimumFractionDigits: 1, maximumFractionDigits: 1});
   var previewUrl = null;
+  var prepared = null;  // {file, blob}: the chosen photo as sent, kept for a retry
 
-  function showPhotoError(message) {
-    photoError.textContent = message;
-    photoError.hidden = !message;
+  function words(id) {
+    return document.getElementById(id).content.textContent;
+  }
+
+  function showMessage(element, message) {
+    element.textContent = message;
+    element.hidden = !message;
   }
 
   function megabytes(bytes) {
     return oneDecimal.format(bytes / 1048576) + " MB";
+  }
+
+  function tooLarge(file) {
+    return form.dataset.tooLarge.replace("{size}", megabytes(file.size)).replace("{limit}", megabytes(maxBytes));
   }
 
   function chosenFile() {
@@ -39,19 +53,114 @@
     var file = input.files[0];
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = null;
+    prepared = null;
     preview.hidden = true;
-    showPhotoError("");
-    button.disabled = false;
+    showMessage(photoError, "");
+    showMessage(sendError, "");
     if (!file) return;
-    if (file.size > maxBytes) {
-      showPhotoError(form.dataset.tooLarge.replace("{size}", megabytes(file.size))
-                                           .replace("{limit}", megabytes(maxBytes)));
-      button.disabled = true;
-      return;
-    }
     previewUrl = URL.createObjectURL(file);
     preview.src = previewUrl;
     preview.hidden = false;
+  }
+
+  // The photo's upright size: the preview's, which the browser turns by its EXIF orientation.
+  function uprightSize() {
+    return new Promise(function (resolve) {
+      if (preview.complete) return resolve(preview.naturalWidth ? [preview.naturalWidth, preview.naturalHeight] : null);
+      preview.addEventListener("load", function () { resolve([preview.naturalWidth, preview.naturalHeight]); },
+                               {once: true});
+      preview.addEventListener("error", function () { resolve(null); }, {once: true});
+    });
+  }
+
+  function scaledDown(width, height) {
+    var factor = Number(form.dataset.sendSide) / Math.max(width, height);
+    return [Math.max(1, Math.round(width * factor)), Math.max(1, Math.round(height * factor))];
+  }
+
+  // Decoded at the size sent, turned upright. Where the resize options are unknown (older Safari ignores or
+  // refuses them) the bitmap may come back whole: it is then drawn smaller, never into a full-size canvas.
+  function jpegOf(file, width, height) {
+    return createImageBitmap(file, {imageOrientation: "from-image", resizeWidth: width, resizeHeight: height,
+                                    resizeQuality: "high"}).then(function (bitmap) {
+      var canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      var context = canvas.getContext("2d");
+      context.imageSmoothingQuality = "high";
+      context.drawImage(bitmap, 0, 0, width, height);
+      bitmap.close();
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", Number(form.dataset.sendQuality)); });
+    });
+  }
+
+  // What to send for `file`: the file itself when it needs no scaling (or the browser cannot read it: the
+  // server may), else the upright JPEG at data-send-side pixels on its long side. Null when it cannot be sent.
+  function photoToSend(file) {
+    return uprightSize().then(function (size) {
+      if (size && Math.max(size[0], size[1]) > Number(form.dataset.sendSide) && window.createImageBitmap) {
+        var target = scaledDown(size[0], size[1]);
+        return jpegOf(file, target[0], target[1]).catch(function () { return null; });
+      }
+      return null;
+    }).then(function (blob) {
+      if (blob) return blob;
+      return file.size <= maxBytes ? file : null;
+    });
+  }
+
+  function setBusy(busy) {
+    button.disabled = busy;
+    if (busy) form.setAttribute("aria-busy", "true");
+    else form.removeAttribute("aria-busy");
+  }
+
+  function showState(message, spinning, sending) {
+    progressText.textContent = message;  // written into the live region: announced
+    spinner.hidden = !spinning;
+    bar.hidden = !sending;
+  }
+
+  function idle() {
+    setBusy(false);
+    showState("", false, false);
+  }
+
+  // A page from the server replaces this one, as a plain form's answer would, and runs its own scripts.
+  function showPage(html) {
+    document.open();
+    document.write(html);
+    document.close();
+  }
+
+  function send(blob, name) {
+    var data = new FormData(form);
+    data.delete("image");
+    data.append("image", blob, name);
+    var request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) bar.value = event.loaded / event.total;
+    });
+    request.upload.addEventListener("load", function () {
+      showState(words("analysing-text"), true, false);
+    });
+    request.addEventListener("load", function () {
+      if (request.status === 503) {  // busy or not ready: the reason, and the photo kept for another try
+        var reason = new DOMParser().parseFromString(request.responseText, "text/html").getElementById("error");
+        idle();
+        showMessage(sendError, reason ? reason.textContent : words("dropped-text"));
+        return;
+      }
+      showPage(request.responseText);
+    });
+    request.addEventListener("error", function () {
+      idle();
+      showMessage(sendError, words("dropped-text"));
+    });
+    bar.value = 0;
+    showState(words("sending-text"), false, true);
+    request.send(data);
   }
 
   inputs.forEach(function (input) {
@@ -62,22 +171,29 @@
   preview.addEventListener("error", function () { preview.hidden = true; });
 
   form.addEventListener("submit", function (event) {
-    if (!chosenFile()) {
-      event.preventDefault();
-      showPhotoError(form.dataset.chooseFirst);
+    event.preventDefault();
+    var file = chosenFile();
+    showMessage(photoError, "");
+    showMessage(sendError, "");
+    if (!file) {
+      showMessage(photoError, form.dataset.chooseFirst);
       return;
     }
-    button.disabled = true;
-    form.setAttribute("aria-busy", "true");
-    spinner.hidden = false;
-    progressText.textContent = analysing;  // written into the live region: announced
+    setBusy(true);
+    if (prepared && prepared.file === file) return send(prepared.blob, prepared.name);
+    showState(words("preparing-text"), true, false);
+    photoToSend(file).then(function (blob) {
+      if (!blob) {
+        idle();
+        showMessage(photoError, tooLarge(file));
+        return;
+      }
+      var name = blob === file ? file.name : file.name.replace(/\.[^.]*$/, "") + ".jpg";
+      prepared = {file: file, blob: blob, name: name};
+      send(blob, name);
+    });
   });
 
   // Coming back to the page from the result (bfcache) must not leave it looking busy.
-  window.addEventListener("pageshow", function () {
-    button.disabled = false;
-    form.removeAttribute("aria-busy");
-    spinner.hidden = true;
-    progressText.textContent = "";
-  });
+  window.addEventListener("pageshow", idle);
 })();

@@ -201,8 +201,8 @@ def test_the_photo_and_the_heatmap_say_what_they_show(phone, live_server, fixtur
 
 
 def test_the_analysing_state_is_announced(desk, live_server, fixture_items):
-    """The moment the form is sent, its live region says so and the form is marked busy (read out by a listener
-    after upload.js's own, as the page leaves)."""
+    """The moment Analyse is pressed, its live region says so and the form is marked busy (read out by a listener
+    after upload.js's own); test_upload_js follows the states that come next."""
     said = []
     desk.on("console", lambda message: said.append(message.text) if message.text.startswith("live:") else None)
     choose_photo(desk, live_server.url + "/", first_of(fixture_items, "mel").path)
@@ -211,7 +211,7 @@ def test_the_analysing_state_is_announced(desk, live_server, fixture_items):
     desk.evaluate("""() => document.getElementById("upload-form").addEventListener("submit", event => console.log(
         `live: ${document.getElementById("progress").textContent.trim()} busy: ${event.target.ariaBusy}`))""")
     analyse(desk)
-    assert len(said) == 1 and said[0].startswith("live: Analysing the photo"), said
+    assert len(said) == 1 and said[0].startswith("live: Preparing the photo"), said
     assert said[0].endswith("busy: true"), said
 
 

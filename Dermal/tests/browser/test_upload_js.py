@@ -1,0 +1,179 @@
+"""upload.js in a real Chromium: what it sends for a photo (smaller, upright, any size), the progress people see,
+and a dropped connection that keeps the photo for a retry; the page without JavaScript still posts the original."""
+import base64
+import hashlib
+import io
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from bench.page_path import CAPTURE, SENT
+from Dermal.models import Analysis
+from Dermal.views import SEND_LONG_SIDE
+
+from .conftest import analyse, choose_photo
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
+PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+TWELVE_MP, FIFTY_MP = (4032, 3024), (8160, 6120)
+EXIF_ORIENTATION, ROTATED_90 = 0x0112, 6  # stored landscape, shown portrait: how phones save a portrait photo
+# The live region's text and the bar, each time either changes (read back after the page is replaced).
+WATCH = """() => {
+  window.seen = [];
+  const note = () => { const bar = document.getElementById("upload-progress");
+    window.seen.push([document.getElementById("progress-text").textContent, bar.hidden ? null : bar.value]); };
+  new MutationObserver(note).observe(document.getElementById("progress"), {subtree: true, childList: true,
+                                                                          characterData: true, attributes: true});
+}"""
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.add_init_script(CAPTURE)
+    yield page
+    context.close()
+
+
+def camera_photo(item, size, folder, rotated=False, quality=92, grain=0):
+    """A fixture photo enlarged to a phone camera's `size`, saved as its camera would: JPEG, portrait ones turned by
+    their EXIF orientation; `grain` adds sensor-like noise (bigger files)."""
+    image = Image.open(item.path).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    if grain:
+        noisy = np.asarray(image, np.int16) + np.random.default_rng(0).integers(-grain, grain + 1, (*size[::-1], 3))
+        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    exif = Image.Exif()
+    if rotated:
+        exif[EXIF_ORIENTATION] = ROTATED_90
+    path = folder / f"{item.path.stem}-{size[0]}x{size[1]}{'-rotated' if rotated else ''}.jpg"
+    image.save(path, quality=quality, exif=exif)
+    return path
+
+
+def sent(page):
+    """(file name, decoded image, bytes) of the photo upload.js handed to XMLHttpRequest last."""
+    name, data = page.evaluate(SENT)
+    data = base64.b64decode(data)
+    return name, Image.open(io.BytesIO(data)), data
+
+
+def api_answer(live_server, path):
+    with open(path, "rb") as photo:
+        answer = requests.post(live_server.url + "/api/predict/", files={"image": photo}, timeout=120,
+                               data={"gradcam": "false"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def page_answer(page):
+    return {"top_class": page.get_attribute("#diagnosis", "data-code"),
+            "referral": page.locator("#referral").count() == 1}
+
+
+def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server, fixture_items, tmp_path):
+    item = fixture_items[0]
+    photo = camera_photo(item, TWELVE_MP, tmp_path, rotated=True)
+    choose_photo(phone, live_server.url + "/", photo)
+    analyse(phone)
+    name, image, data = sent(phone)
+    assert image.format == "JPEG" and name.endswith(".jpg")
+    assert image.size == (SEND_LONG_SIDE * 3 // 4, SEND_LONG_SIDE), "scaled to the long side, turned upright"
+    assert not image.getexif().get(EXIF_ORIENTATION, 1) > 1, "the pixels are upright, no turn left to apply"
+    assert len(data) < photo.stat().st_size / 2
+    assert phone.locator("#triage").is_visible() and phone.locator("#headline").is_visible()
+
+
+def test_a_50_megapixel_photo_over_the_upload_limit_is_analysed_from_the_page(phone, live_server, fixture_items,
+                                                                              tmp_path, settings):
+    photo = camera_photo(fixture_items[0], FIFTY_MP, tmp_path, quality=95, grain=12)
+    assert photo.stat().st_size > settings.MAX_UPLOAD_BYTES, "the camera's file alone would be refused"
+    choose_photo(phone, live_server.url + "/", photo)
+    analyse(phone)
+    assert phone.locator("#triage").is_visible() and phone.locator("#referral, #no-referral").count() == 1
+    assert sent(phone)[1].size == (SEND_LONG_SIDE, SEND_LONG_SIDE * 3 // 4)
+
+
+def test_a_photo_that_needs_no_scaling_goes_byte_for_byte(phone, live_server, fixture_items):
+    small = next(item for item in fixture_items if max(Image.open(item.path).size) <= SEND_LONG_SIDE)
+    choose_photo(phone, live_server.url + "/", small.path)
+    analyse(phone)
+    assert sent(phone)[2] == small.path.read_bytes()
+
+
+def test_the_page_and_the_api_with_the_original_give_the_same_answer(phone, live_server, fixture_items):
+    """Each committed photo larger than what the page sends: the page's answer is the original's."""
+    large = [item for item in fixture_items if max(Image.open(item.path).size) > SEND_LONG_SIDE]
+    assert large, "the fixtures hold photos larger than the page sends"
+    for item in large:
+        choose_photo(phone, live_server.url + "/", item.path, gradcam=False)
+        analyse(phone)
+        original = api_answer(live_server, item.path)
+        assert page_answer(phone) == {"top_class": original["top_class"], "referral": original["referral"]}, item
+
+
+def test_the_bytes_sent_show_as_a_bar_then_the_analysing_state(phone, live_server, fixture_items, tmp_path):
+    photo = camera_photo(fixture_items[0], TWELVE_MP, tmp_path, grain=8)
+    choose_photo(phone, live_server.url + "/", photo)
+    phone.evaluate(WATCH)
+    cdp = phone.context.new_cdp_session(phone)  # a slow mobile uplink, so that the upload takes a while
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 150, "downloadThroughput": 200_000,
+                                                  "uploadThroughput": 250_000})
+    phone.click("#analyse")
+    phone.wait_for_selector("#progress-text:text('Analysing')", timeout=60_000)
+    seen = phone.evaluate("window.seen")
+    texts = [text for text, _ in seen]
+    assert texts[0].startswith("Preparing the photo"), seen
+    sending = [value for text, value in seen if text.startswith("Sending the photo")]
+    assert any(0 < value < 1 for value in sending if value is not None), f"no progress while sending: {seen}"
+    assert sending == sorted(sending, key=lambda value: value or 0), "the bar only moves forward"
+    assert texts[-1].startswith("Analysing the photo") and seen[-1][1] is None, "the bar gives way to the analysis"
+    phone.wait_for_selector("#triage", timeout=60_000)
+
+
+def test_a_dropped_connection_says_so_and_one_tap_retries_with_the_same_photo(phone, live_server, fixture_items):
+    drops = []
+
+    def drop_first(route):
+        if route.request.method == "POST" and not drops:
+            drops.append(route.request.url)
+            return route.abort("connectionreset")
+        return route.continue_()
+
+    phone.route("**/*", drop_first)
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    error = phone.locator("#send-error")
+    error.wait_for()
+    assert "connection was lost" in error.inner_text() and error.get_attribute("role") == "alert"
+    assert phone.eval_on_selector("#photo", "input => input.files.length") == 1, "the photo is still chosen"
+    assert phone.locator("#preview").is_visible() and phone.locator("#analyse").is_enabled()
+    assert phone.locator("#progress-text").inner_text() == ""
+    analyse(phone)  # one tap
+    assert drops and phone.locator("#triage").is_visible()
+
+
+def test_a_busy_service_gives_its_reason_and_keeps_the_photo(phone, live_server, fixture_items):
+    busy = '<html><body><p id="error" class="error">The service is busy; try again in a few seconds.</p></body></html>'
+    phone.route("**/", lambda route: route.fulfill(status=503, body=busy, content_type="text/html")
+                if route.request.method == "POST" else route.continue_())
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    phone.locator("#send-error").wait_for()
+    assert phone.locator("#send-error").inner_text() == "The service is busy; try again in a few seconds."
+    assert phone.eval_on_selector("#photo", "input => input.files.length") == 1
+    assert phone.locator("#analyse").is_enabled()
+
+
+def test_without_javascript_the_form_posts_the_original(browser, live_server, fixture_items, tmp_path):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    photo = camera_photo(fixture_items[0], TWELVE_MP, tmp_path)
+    page.goto(live_server.url + "/")
+    page.set_input_files("#photo", str(photo))
+    page.click("#analyse")
+    page.wait_for_selector("#triage", timeout=60_000)
+    assert Analysis.objects.get().image_sha256 == hashlib.sha256(photo.read_bytes()).hexdigest()
+    context.close()
