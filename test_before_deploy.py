@@ -19,6 +19,14 @@ What it does
   4. Prints each figure against its threshold and the decision matrix verdict, writes the figures as JSON
      (--json PATH), and exits non-zero unless the verdict is "deploy" or "deploy and watch".
 
+At Render free's CPU (--cpus 0.1): the same proof with the Gunicorn master and its worker in a cgroup whose CPU
+quota is 0.1 CPU (harness/cpu_cap.py; the build steps run uncapped, as Render builds elsewhere), and the figures as
+users meet them: boot (start to /health/ 200), the first analysis (model load included) and the warm analysis
+(median of the sequential uploads, flip averaging as render.yaml sets it). A capped run defaults to 3 uploads and
+a burst of 2, and waits as long as Gunicorn's --timeout for the start and each request. Where the machine cannot
+cap a process (no cgroup cpu controller, not root, a read-only cgroup file system) the proof says so and runs
+uncapped, without those figures.
+
 Peak memory is the larger of the sampled summed RSS and the summed VmHWM of the live processes: RSS counts the
 pages master and worker share twice, so it errs on the safe side of what the container is charged (PSS is
 printed beside it).
@@ -46,6 +54,7 @@ Examples
                                                     # (the committed CC-0 photos of tests/data when it is absent)
   python test_before_deploy.py --json proof.json    # and keep the figures
   python test_before_deploy.py --engine keras       # the same proof with the original Keras model (TensorFlow)
+  python test_before_deploy.py --cpus 0.1           # at Render free's CPU: boot, first and warm analysis
   python test_before_deploy.py --images DIR --budget 512
   python test_before_deploy.py --largest            # the largest photos it accepts (40 MP), on any clone
 """
@@ -65,14 +74,18 @@ from pathlib import Path
 import psutil
 
 from harness import ProofError  # the harness: psutil, PyYAML, requests; no model, no Django
-from harness.blueprint import start_command
+from harness.blueprint import gunicorn_settings, local_argv, start_command
 from harness.client import Tally, check_prediction, top_class, upload_until_done
+from harness.cpu_cap import unavailable
 from harness.memory import ServiceSampler, process_breakdown
 from harness.photos import DEFAULT_IMAGES, describe, load_images, model_photo, scaled_photos, spread
 from harness.report import DEFAULT_LIMITS, exit_code, finish, markdown, percentile, table
 from harness.service import running_service
 
 MEMORY_KEYS = ("rss_mb", "pss_mb", "hwm_sum_mb")
+# Flags whose default depends on the CPU cap: at 0.1 CPU one analysis takes ~5 s (LiteRT) to ~50 s (Keras).
+UNCAPPED = {"uploads": 20, "burst": 4, "start_timeout": 90, "request_timeout": 120}
+CAPPED = {"uploads": 3, "burst": 2}  # and the timeouts: Gunicorn's own --timeout
 
 
 class Run:
@@ -116,6 +129,7 @@ def new_report(args, service, run_photo):
         "gunicorn": {k: service.gunicorn.get(k) for k in ("workers", "worker_class", "threads", "timeout",
                                                           "max_requests", "max_requests_jitter")},
         "engine": args.engine, "images": str(args.images), "uploads": args.uploads, "burst": args.burst,
+        "cpus": args.cpus,
         "model_photo": {"path": str(run_photo.path), "px": list(run_photo.size())},
     }
     return {"meta": meta, "limits": limits, "figures": {"uploads": args.uploads, "burst": args.burst,
@@ -214,6 +228,16 @@ def measure_end(run):
     run.report["memory_endpoint"] = end
 
 
+def measure_capped(run):
+    """The figures as users meet them at the capped CPU, and how often the quota held the service back."""
+    cap, figures = run.service.cap, run.figures
+    run.report["capped"] = {
+        "cpus": cap.cpus, "cgroup": cap.describe(), "path": str(cap.path), "boot_s": figures["startup_seconds"],
+        "first_analysis_s": figures.get("first_request_s"), "warm_median_s": figures.get("warm_median_s"),
+        "warm_uploads": run.args.uploads, "flip_average": run.service.env.get("DERMAI_FLIP_AVERAGE"),
+        **cap.throttling()}
+
+
 def totals(run):
     """The whole run's peaks and answer counts, once the sampler has stopped."""
     sampler, tally, figures = run.sampler, run.tally, run.figures
@@ -251,7 +275,7 @@ def run_proof(args):
     service_options = dict(database_url=args.database_url, engine=args.engine, budget=float(args.budget),
                            port=args.port, log_path=args.server_log, collect_static=not args.skip_collectstatic,
                            bundle_snapshot=False, start_timeout=args.start_timeout,
-                           request_timeout=args.request_timeout)
+                           request_timeout=args.request_timeout, cpus=args.cpus)
     with photos_to_upload(args) as images, running_service(**service_options) as service:
         run = Run(args, service, images)
         run.sampler.start()
@@ -261,6 +285,8 @@ def run_proof(args):
             measure_uploads(run)
             measure_burst(run)
             measure_end(run)
+            if service.cap:
+                measure_capped(run)
         finally:
             run.sampler.stop()
         totals(run)
@@ -286,25 +312,52 @@ def parser():
                    help="peak memory limit, MB (default %(default)s)")
     p.add_argument("--warm-limit", type=float, default=DEFAULT_LIMITS["warm_s"],
                    help="warm prediction p95 limit, s (default %(default)s)")
-    p.add_argument("--uploads", type=int, default=20, help="sequential uploads with Grad-CAM (default 20)")
-    p.add_argument("--burst", type=int, default=4, help="concurrent uploads in the burst (default 4)")
+    p.add_argument("--cpus", type=float,
+                   help="run the service in a cgroup capped at this many CPUs (0.1 is Render free's) and report "
+                        "boot, first and warm analysis there")
+    p.add_argument("--uploads", type=int, help="sequential uploads with Grad-CAM (default 20; 3 with --cpus)")
+    p.add_argument("--burst", type=int, help="concurrent uploads in the burst (default 4; 2 with --cpus)")
     p.add_argument("--json", type=Path, help="write the figures, checks and verdict to this JSON file")
     p.add_argument("--markdown", type=Path, help="write the table as Markdown to this file (for the README)")
     p.add_argument("--database-url", help="DATABASE_URL to use (default: a throw-away SQLite file)")
     p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--hz", type=float, default=20, help="memory sampling rate (default 20)")
-    p.add_argument("--start-timeout", type=float, default=90, help="seconds for /health/ to answer 200")
-    p.add_argument("--request-timeout", type=float, default=120, help="seconds per HTTP request")
+    p.add_argument("--start-timeout", type=float,
+                   help="seconds for /health/ to answer 200 (default 90; Gunicorn's --timeout with --cpus)")
+    p.add_argument("--request-timeout", type=float,
+                   help="seconds per HTTP request (default 120; Gunicorn's --timeout with --cpus)")
     p.add_argument("--phase-timeout", type=float, default=600, help="seconds for the uploads, and for the burst")
     p.add_argument("--skip-collectstatic", action="store_true", help="serve the repository's staticfiles/ as it is")
     p.add_argument("--server-log", help="keep Gunicorn's output in this file")
     return p
 
 
+def with_defaults(args):
+    """args with the defaults that depend on the CPU cap filled in; a cap this machine cannot make is dropped,
+    said plainly, and kept as the reason its figures are missing."""
+    reason = args.cpus and unavailable(args.cpus)
+    args.cap_skipped = {"cpus": args.cpus, "skipped": reason} if reason else None
+    if reason:
+        print(f"test_before_deploy: cannot cap the CPU at {args.cpus:g} here ({reason}); the proof runs uncapped "
+              "and the capped figures are skipped", file=sys.stderr)
+        args.cpus = None
+    defaults = dict(UNCAPPED)
+    if args.cpus:
+        timeout = float(gunicorn_settings(local_argv(start_command(), 0)).get("timeout", 30))
+        defaults.update(CAPPED, start_timeout=timeout, request_timeout=timeout)
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
 def prove(args):
     """The run and its verdict, printed; (report, exit status): 2 when the proof could not run at all."""
     try:
-        report = finish(run_proof(args))
+        report = run_proof(args)
+        if args.cap_skipped:
+            report["capped"] = args.cap_skipped
+        report = finish(report)
         print(table(report))
         return report, exit_code(report["verdict"])
     except ProofError as exc:
@@ -331,6 +384,9 @@ def keep(report, code, args):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.cpus is not None and args.cpus <= 0:
+        parser().error("--cpus must be above 0")
+    args = with_defaults(args)
     if args.uploads < 1 or args.burst < 1:
         parser().error("--uploads and --burst must be at least 1")
     # A SIGTERM (a CI timeout) becomes SystemExit so that the server's process group is still killed.

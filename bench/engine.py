@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import SERVICE_END, SERVICE_START, header, number, service_span, shown, table  # noqa: E402
 from bench.batch import BATCH_END, BATCH_START  # noqa: E402
+from bench.phone import PHONE_END, PHONE_START  # noqa: E402
 from bench.report import marked_span  # noqa: E402
 
 PATHS = ("keras", "fp32", "fp16", "int8")
@@ -228,8 +229,9 @@ def document(results, args, previous, load_at_start):
     if flip_lines(results):
         lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, on by default)", "", *flip_lines(results), ""]
     lines += [service_section(previous), ""]
-    batch = marked_span(previous, BATCH_START, BATCH_END)  # bench/batch.py's section, kept as it is
-    lines += [previous[batch[0]:batch[1]], ""] if batch else []
+    for begin, end in ((BATCH_START, BATCH_END), (PHONE_START, PHONE_END)):  # bench/batch.py's, bench/phone.py's
+        kept = marked_span(previous, begin, end)
+        lines += [previous[kept[0]:kept[1]], ""] if kept else []
     return "\n".join(lines)
 
 

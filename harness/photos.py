@@ -68,6 +68,33 @@ def scaled_photos(folder, pixels, count=4):
     return folder
 
 
+# A 12 MP phone photo: 4032x3024, JPEG quality 92. An upscaled photo is smoother than a phone sensor's, so grain
+# of this standard deviation (8-bit levels) is added, which brings the file to the ~3 MB a phone's weighs.
+PHONE_SIZE, PHONE_QUALITY, PHONE_GRAIN = (4032, 3024), 92, 6
+
+
+def largest_committed():
+    """The committed photo (CC-0) with the most pixels."""
+    def pixels(item):
+        with PILImage.open(item.path) as photo:
+            return photo.width * photo.height
+
+    return max(load_labelled(FIXTURES_DIR), key=pixels)
+
+
+def phone_photo(path):
+    """A phone-sized JPEG of the largest committed photo written to `path`, the same bytes on every run."""
+    import numpy as np
+
+    source = largest_committed()
+    with PILImage.open(source.path) as photo:
+        pixels = np.asarray(photo.convert("RGB").resize(PHONE_SIZE, PILImage.LANCZOS), dtype=np.float32)
+    grain = np.random.default_rng(0).normal(0, PHONE_GRAIN, pixels.shape)
+    PILImage.fromarray(np.clip(pixels + grain, 0, 255).round().astype(np.uint8)).save(path, "JPEG",
+                                                                                       quality=PHONE_QUALITY)
+    return Image(path, source.dx, source.age, source.sex, source.site)
+
+
 def describe(images):
     """What a run uploaded: how many photos, the smallest and largest in pixels, the largest file."""
     sizes = sorted((image.size() for image in images), key=lambda wh: wh[0] * wh[1])

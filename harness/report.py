@@ -97,6 +97,7 @@ def markdown(report):
     lines += [f"| {' | '.join(row)} |" for row in _rows(report)]
     lines += ["", "| also measured | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in _info(report)]
+    lines += ["", *capped(report)] if capped(report) else []
     lines += ["", f"**Verdict: {report['verdict']}**"]
     return "\n".join(lines) + "\n"
 
@@ -144,6 +145,21 @@ def _info(report):
     ]
 
 
+def capped(report):
+    """The capped run's figures as users meet them, in one paragraph (empty without --cpus)."""
+    c = report.get("capped")
+    if not c:
+        return []
+    if c.get("skipped"):
+        return [f"At {c['cpus']:g} CPU: not measured, this machine cannot cap the CPU ({c['skipped']})."]
+    flip = "on" if str(c.get("flip_average")).lower() == "true" else "off"
+    return [f"At {c['cpus']:g} CPU ({c['cgroup']}): boot (start to /health/ 200) {_fmt(c['boot_s'], 's')}, "
+            f"first analysis (model load included) {_fmt(c['first_analysis_s'], 's')}, warm analysis "
+            f"{_fmt(c['warm_median_s'], 's')} (median of {c['warm_uploads']} sequential uploads, Grad-CAM on, "
+            f"flip averaging {flip}); the quota held the service back in {c['throttled_periods']} of "
+            f"{c['periods']} periods ({_fmt(c['throttled_s'], 's')})."]
+
+
 def table(report):
     """The human-readable table: each figure against its threshold, then the figures without one, the verdict."""
     meta, info = report["meta"], _info(report)
@@ -159,5 +175,6 @@ def table(report):
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines += [f"{name.ljust(widths[0])}  {value}" for name, value in info]
+    lines += ["", *capped(report)] if capped(report) else []
     lines += ["", f"VERDICT: {report['verdict'].upper()}"]
     return "\n".join(lines)

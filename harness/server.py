@@ -67,10 +67,11 @@ def prepare(env, collect_static):
 
 
 class Server:
-    """The real Gunicorn, in its own process group, always killed (the group) on exit."""
+    """The real Gunicorn, in its own process group, always killed (the group) on exit; inside `cap` (a
+    harness.cpu_cap.CpuCap) from its first instruction when one is given."""
 
-    def __init__(self, argv, env, log_path):
-        self.argv, self.env, self.log_path = argv, env, log_path
+    def __init__(self, argv, env, log_path, cap=None):
+        self.argv, self.env, self.log_path, self.cap = argv, env, log_path, cap
         self.process = self.spawned = None
 
     def __enter__(self):
@@ -78,8 +79,10 @@ class Server:
         if not executable:
             raise ProofError(f"{self.argv[0]} is not installed beside {sys.executable} nor on PATH")
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([executable, *self.argv[1:]], cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        command = [executable, *self.argv[1:]]
+        self.process = subprocess.Popen(self.cap.command(command) if self.cap else command, cwd=ROOT, env=self.env,
+                                        stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         self.spawned = time.monotonic()
         return self
 

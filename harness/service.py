@@ -13,6 +13,7 @@ from pathlib import Path
 from harness import ProofError
 from harness.blueprint import gunicorn_settings, local_argv, start_command, with_options
 from harness.client import Client
+from harness.cpu_cap import CpuCap
 from harness.memory import service_pids
 from harness.server import Server, free_port, prepare, server_env
 
@@ -27,6 +28,7 @@ class Service:
 
     def __init__(self, server, client, argv, env, gunicorn):
         self.server, self.client, self.argv, self.env, self.gunicorn = server, client, argv, env, gunicorn
+        self.cap = server.cap  # the CpuCap the master and its workers run in, or None
         self.ready_seconds = None  # spawn to /health/ 200
 
     @property
@@ -68,13 +70,15 @@ def snapshot_bundle(dest, attempts=4, wait_s=15):
 @contextlib.contextmanager
 def running_service(*, database_url=None, env=None, options=None, collect_static=False, engine="litert",
                     budget=512.0, port=None, log_path=None, bundle_snapshot=True, start_timeout=90,
-                    request_timeout=120):
+                    request_timeout=120, cpus=None):
     """render.yaml's service, answering /health/ 200, for the duration of the block; always stopped.
 
     `options` overrides Gunicorn options of the start line (e.g. {"--max-requests": 250}); `env` adds
     variables on top of production settings (a DERMAI_API_TOKEN there is also sent by the client). With
     `bundle_snapshot` the service reads a verified copy of the serving bundle unless `env` gives its own
-    DERMAL_BUNDLE_DIR. ProofError when it cannot start.
+    DERMAL_BUNDLE_DIR. With `cpus` the master and its workers run in a cgroup capped at that many CPUs (0.1 is
+    Render free's; the build steps are not capped); CapUnavailable where the machine cannot. ProofError when it
+    cannot start.
     """
     port = port or free_port()
     argv = with_options(local_argv(start_command(), port), options or {})
@@ -87,7 +91,8 @@ def running_service(*, database_url=None, env=None, options=None, collect_static
             settings["DERMAL_BUNDLE_DIR"] = str(snapshot_bundle(Path(tmp) / "bundle"))
         prepare(settings, collect_static)
         client = Client(port, token=settings.get("DERMAI_API_TOKEN", "").strip() or None, timeout=request_timeout)
-        with Server(argv, settings, log_path or Path(tmp) / "gunicorn.log") as server:
+        with CpuCap(cpus) if cpus else contextlib.nullcontext() as cap, \
+                Server(argv, settings, log_path or Path(tmp) / "gunicorn.log", cap) as server:
             service = Service(server, client, argv, settings, gunicorn)
             service.ready_seconds = round(server.wait_healthy(client, start_timeout) - server.spawned, 2)
             yield service

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 import test_before_deploy as proof
+from harness.cpu_cap import unavailable
 
 pytestmark = pytest.mark.slow  # real Gunicorn
 
@@ -21,6 +22,27 @@ def test_help_states_the_decision_matrix():
     text = proof.parser().format_help()
     for phrase in ("deploy and watch", "do not deploy", ">= 20%", "--engine", "--budget", "--json", "--images"):
         assert phrase in text
+
+
+def test_a_capped_run_defaults_to_few_uploads_and_gunicorns_timeout(monkeypatch):
+    monkeypatch.setattr(proof, "unavailable", lambda cpus: None)
+    args = proof.with_defaults(proof.parser().parse_args(["--cpus", "0.1"]))
+    assert (args.cpus, args.uploads, args.burst, args.cap_skipped) == (0.1, 3, 2, None)
+    timeout = proof.gunicorn_settings(proof.local_argv(proof.start_command(), 0))["timeout"]
+    assert args.start_timeout == args.request_timeout == timeout == 300  # render.yaml's --timeout
+    args = proof.with_defaults(proof.parser().parse_args(["--cpus", "0.1", "--uploads", "5"]))
+    assert args.uploads == 5
+    uncapped = proof.with_defaults(proof.parser().parse_args([]))
+    assert (uncapped.cpus, uncapped.uploads, uncapped.burst, uncapped.start_timeout, uncapped.request_timeout) == \
+        (None, 20, 4, 90, 120)
+
+
+def test_where_the_cpu_cannot_be_capped_the_proof_says_so_and_runs_uncapped(monkeypatch, capsys):
+    monkeypatch.setattr(proof, "unavailable", lambda cpus: "no cgroup cpu controller here")
+    args = proof.with_defaults(proof.parser().parse_args(["--cpus", "0.1"]))
+    assert args.cpus is None and args.uploads == 20
+    assert args.cap_skipped == {"cpus": 0.1, "skipped": "no cgroup cpu controller here"}
+    assert "cannot cap the CPU at 0.1 here (no cgroup cpu controller here)" in capsys.readouterr().err
 
 
 # --- end to end: the real Gunicorn from render.yaml, real uploads ---------------------------------------------
@@ -88,6 +110,26 @@ def test_the_largest_photos_the_service_accepts_still_fit(tmp_path):
     assert report["meta"]["model_photo"]["px"] == [600, 450]
     assert report["figures"]["photos_delta_mb"] > 100  # 40 MP decoded at 3 bytes a pixel
     assert "the model loaded on 600x450 px" in done.stdout and "(40.0 MP)" in done.stdout
+
+
+def test_at_render_free_cpu_it_reports_boot_first_and_warm_analysis(tmp_path):
+    """--cpus 0.1: the same proof with master and worker in a cgroup at 0.1 CPU, and the figures users meet."""
+    if reason := unavailable(0.1):
+        pytest.skip(f"this machine cannot cap the CPU: {reason}")
+    done, report = run_proof(tmp_path, "--cpus", "0.1", "--uploads", "2", "--burst", "1", timeout=600)
+    assert done.returncode in (0, 1), done.stdout + done.stderr[-3000:]  # the verdict is the proof's to give
+    capped, figures = report["capped"], report["figures"]
+    assert capped["cpus"] == 0.1 and capped["cgroup"].endswith("cpu quota 10000 us per 100000 us")
+    assert capped["boot_s"] == figures["startup_seconds"] > 0
+    assert capped["first_analysis_s"] == figures["first_request_s"] > 0
+    assert capped["warm_median_s"] == figures["warm_median_s"] > 0 and capped["warm_uploads"] == 2
+    assert capped["flip_average"] == "true"  # render.yaml's
+    assert 0 < capped["throttled_periods"] <= capped["periods"]  # the quota held the service back
+    assert figures["server_errors"] == 0 and figures["failed_uploads"] == 0 and figures["statuses"]["200"] == 4
+    assert report["meta"]["cpus"] == 0.1 and report["meta"]["uploads"] == 2
+    assert "At 0.1 CPU (cgroup v" in done.stdout and "warm analysis" in done.stdout
+    assert not Path(capped["path"]).exists()  # removed afterwards
+    assert_server_gone(report)
 
 
 def test_proof_that_cannot_run_says_do_not_deploy(tmp_path):

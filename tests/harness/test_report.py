@@ -1,5 +1,5 @@
 """harness.report: the checks against their thresholds, the decision matrix, the nearest-rank percentile."""
-from harness.report import checks_for, decide, exit_code, finish, markdown, percentile
+from harness.report import capped, checks_for, decide, exit_code, finish, markdown, percentile
 
 
 LIMITS = {"startup_mb": 100, "model_mb": 150, "peak_mb": 450, "budget_mb": 512.0, "warm_s": 10, "first_s": 300.0}
@@ -59,3 +59,21 @@ def test_the_report_says_which_photos_were_uploaded_and_which_loaded_the_model()
     assert ("| photos uploaded | 16 from tests/data, 1024x768 to 3072x2304 px (7.1 MP), files up to 0.8 MB; "
             "the model loaded on 600x450 px |") in table
     assert "| what the photos added over the loaded model (peak - model loaded) | 61.5 MB |" in table
+
+
+def test_a_capped_run_says_what_users_meet_and_a_skipped_cap_says_why():
+    report = finish({"meta": {"date": "today", "machine": "here", "engine": "litert", "precision": "int8"},
+                     "limits": LIMITS, "figures": figures(uploads=3, burst=2), "errors": [],
+                     "capped": {"cpus": 0.1, "cgroup": "cgroup v1 cpu quota 10000 us per 100000 us", "boot_s": 4.5,
+                                "first_analysis_s": 6.0, "warm_median_s": 3.5, "warm_uploads": 3,
+                                "flip_average": "true", "periods": 300, "throttled_periods": 280,
+                                "throttled_s": 22.5}})
+    line = capped(report)[0]
+    assert line.startswith("At 0.1 CPU (cgroup v1 cpu quota 10000 us per 100000 us): boot (start to /health/ 200) "
+                           "4.50 s, first analysis (model load included) 6.00 s, warm analysis 3.50 s (median of 3 ")
+    assert "flip averaging on" in line and "280 of 300 periods" in line and line in markdown(report)
+    report["capped"] = {"cpus": 0.1, "skipped": "no cgroup cpu controller here"}
+    assert capped(report) == ["At 0.1 CPU: not measured, this machine cannot cap the CPU (no cgroup cpu controller "
+                              "here)."]
+    del report["capped"]
+    assert capped(report) == []
