@@ -120,6 +120,34 @@ def analyse_upload(upload, *, age=None, sex=None, site=None, gradcam=None, flip_
     return result, record_analysis(result, image_sha256, age=age, sex=sex, site=site)
 
 
+_early_load = threading.Lock()
+
+
+def load_model_early():
+    """Load the model in a background thread unless it is loaded or loading (DERMAI_EARLY_LOAD, on when the upload page
+    is served): the analysis that follows finds it loaded, or waits for the same load. Returns the thread or None."""
+    from .inference.switches import model_loaded
+
+    if model_loaded() or not _early_load.acquire(blocking=False):
+        return None
+    thread = threading.Thread(target=_load_model, name="dermai-load-model", daemon=True)
+    thread.start()
+    return thread
+
+
+def _load_model():
+    """The loading thread: never raises (the first analysis reports a broken bundle to its person)."""
+    try:
+        with engine_errors():
+            from .inference.engines import get_engine
+
+            get_engine()
+    except ModelUnavailable:
+        logger.exception("could not load the model early")
+    finally:
+        _early_load.release()
+
+
 @contextmanager
 def engine_errors():
     """Turn the engine's ImageError, MetadataError and BundleError into UploadRefused and ModelUnavailable."""

@@ -67,8 +67,10 @@ def measure(service, page, sides):
         original = answer(service.client, item, item.read())
         for side in sides:
             sent_name, data = sent_photo(page, url, item.path, side)
-            differs, gap = compare(original, answer(service.client, item, data))
+            page = answer(service.client, item, data)
+            differs, gap = compare(original, page)
             rows[side].append({"set": name, "photo": item.path.name, "scaled": data != item.read(),
+                               "referral": [original["referral"], page["referral"]],
                                "bytes_sent": len(data), "bytes_original": item.path.stat().st_size,
                                "differs": differs, "largest_probability_gap": round(gap, 4)})
     return rows
@@ -105,7 +107,8 @@ def markdown(results, page_side):
                              *(f"{part[f'{key}_agree']}/{n} ({100 * part[f'{key}_agree'] / n:.1f}%)" for key in COMPARED),
                              f"{part['largest_probability_gap']:.3f}",
                              f"{part['median_bytes_sent_scaled'] / 1024:.0f} KB" if part["median_bytes_sent_scaled"] else "-"])
-        body.extend([f"{side}: {row['photo']} differs in {', '.join(row['differs'])}", *[""] * (len(head) - 1)]
+        body.extend([f"{side}: {row['photo']} differs in {', '.join(row['differs'])} (referral: original "
+                     f"{row['referral'][0]}, page {row['referral'][1]})", *[""] * (len(head) - 1)]
                     for row in result["rows"] if row["differs"])
     return "\n".join([BEGIN, *lines, *table(head, body), END])
 

@@ -6,12 +6,9 @@ XMLHttpRequest, and the request itself is aborted, so the service analyses nothi
 import base64
 import contextlib
 
-CHROMIUM = "/usr/bin/chromium"
-# Closed network here: without these Chromium keeps trying to reach Google's services.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
-PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
-         "extra_http_headers": {"X-Forwarded-Proto": "https"}}  # as Render's TLS proxy: no redirect to https
+from bench.phone_browser import PHONE
+from harness.chromium import launch
+
 CAPTURE = """(() => {
   const send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (body) {
@@ -33,9 +30,10 @@ def phone_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
-            page = browser.new_context(**PHONE).new_page()
+            # Render's TLS proxy header, so production settings do not redirect to https (the POST never leaves).
+            page = browser.new_context(**PHONE, extra_http_headers={"X-Forwarded-Proto": "https"}).new_page()
             page.add_init_script(CAPTURE)
             page.route("**/*", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
             yield page

@@ -141,6 +141,9 @@ UPLOAD_DRAIN_MAX_BYTES = int(float(os.environ.get("DERMAI_DRAIN_MAX_MB", 4 * MAX
 # request waits for a slot before being told to retry.
 DERMAI_MAX_CONCURRENT = max(1, int(os.environ.get("DERMAI_MAX_CONCURRENT", 1)))
 DERMAI_SLOT_TIMEOUT = float(os.environ.get("DERMAI_SLOT_TIMEOUT", 5))
+# Serving the upload page starts loading the model in the background (services.load_model_early): a person choosing
+# and sending a photo overlaps the seconds a just-woken free instance needs to load it at 0.1 CPU.
+DERMAI_EARLY_LOAD = env_flag("DERMAI_EARLY_LOAD", True)
 DERMAI_API_TOKEN = os.environ.get("DERMAI_API_TOKEN", "").strip()
 # How long the history keeps an analysis (its probabilities, the patient's age, sex and body site, the photo's
 # SHA-256; never the photo): older rows are pruned now and then by the service and by `manage.py prune_history`.

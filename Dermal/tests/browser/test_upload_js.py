@@ -10,13 +10,13 @@ import requests
 from PIL import Image
 
 from bench.page_path import CAPTURE, SENT
+from bench.phone_browser import PHONE
 from Dermal.models import Analysis
 from Dermal.views import SEND_LONG_SIDE
 
 from .conftest import analyse, choose_photo
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
-PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 TWELVE_MP, FIFTY_MP = (4032, 3024), (8160, 6120)
 EXIF_ORIENTATION, ROTATED_90 = 0x0112, 6  # stored landscape, shown portrait: how phones save a portrait photo
 # The live region's text and the bar, each time either changes (read back after the page is replaced).
@@ -68,11 +68,6 @@ def api_answer(live_server, path):
     return answer.json()
 
 
-def page_answer(page):
-    return {"top_class": page.get_attribute("#diagnosis", "data-code"),
-            "referral": page.locator("#referral").count() == 1}
-
-
 def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server, fixture_items, tmp_path):
     item = fixture_items[0]
     photo = camera_photo(item, TWELVE_MP, tmp_path, rotated=True)
@@ -104,14 +99,17 @@ def test_a_photo_that_needs_no_scaling_goes_byte_for_byte(phone, live_server, fi
 
 
 def test_the_page_and_the_api_with_the_original_give_the_same_answer(phone, live_server, fixture_items):
-    """Each committed photo larger than what the page sends: the page's answer is the original's."""
+    """Each committed photo larger than what the page sends: the same top class as the original, and never a
+    referral the original's probabilities call for left out (bench/page_agreement.py measures the held-out sets)."""
     large = [item for item in fixture_items if max(Image.open(item.path).size) > SEND_LONG_SIDE]
-    assert large, "the fixtures hold photos larger than the page sends"
+    assert len(large) >= 5, "the fixtures hold photos larger than the page sends"
     for item in large:
         choose_photo(phone, live_server.url + "/", item.path, gradcam=False)
         analyse(phone)
+        page = Analysis.objects.latest("pk")
         original = api_answer(live_server, item.path)
-        assert page_answer(phone) == {"top_class": original["top_class"], "referral": original["referral"]}, item
+        assert page.top_class == original["top_class"], item
+        assert page.referral or not original["referral"], f"{item}: the page's photo lost the referral"
 
 
 def test_the_bytes_sent_show_as_a_bar_then_the_analysing_state(phone, live_server, fixture_items, tmp_path):

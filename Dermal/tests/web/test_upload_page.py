@@ -2,12 +2,15 @@
 import base64
 import io
 import re
+import threading
 
 import pytest
 from django.urls import reverse
 from PIL import Image
 
-from Dermal.AI_detection import predict_skin_simple
+from Dermal import services
+from Dermal.AI_detection import model_loaded, predict_skin_simple
+from Dermal.inference.engines import reset_engine
 from Dermal.inference.bundle import bundle_dir, read_manifest
 
 from .conftest import submit_to_page
@@ -65,8 +68,30 @@ def test_result_page_shows_the_analysis(client, fixture_items, index):
     assert 'id="disclaimer"' in html and "not a medical diagnosis" in html
     assert re.search(r'id="timing"[^>]*>Analysed in \d+\.\d\d s', html)
     photo, overlay = data_uri_image(html, "photo-shown"), data_uri_image(html, "overlay")
-    assert overlay.format == "PNG" and photo.format == "JPEG"
+    assert overlay.format == photo.format == "JPEG"
     assert overlay.size == photo.size and max(photo.size) <= 640
+
+
+def test_the_result_page_of_a_12_megapixel_photo_stays_light(client, fixture_items):
+    """A phone camera's photo: the page, its photo and heatmap inlined, is at most 150 KB (it was 610 KB with PNG)."""
+    photo = Image.open(fixture_items[0].path).convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC)
+    data = io.BytesIO()
+    photo.save(data, "JPEG", quality=92)
+    outcome = submit_to_page(client, data.getvalue(), gradcam=True)
+    assert outcome.status == 200 and 'id="overlay"' in outcome.response.content.decode()
+    assert len(outcome.response.content) <= 150 * 1024
+
+
+def test_the_upload_page_starts_loading_the_model(client, settings):
+    """Served with DERMAI_EARLY_LOAD, the page loads the model in the background; the analysis then finds it."""
+    settings.DERMAI_EARLY_LOAD = True
+    reset_engine()
+    assert client.get(reverse("upload")).status_code == 200
+    loading = [thread for thread in threading.enumerate() if thread.name == "dermai-load-model"]
+    assert loading, "no loading thread started"
+    loading[0].join(timeout=120)
+    assert model_loaded()
+    assert services.load_model_early() is None, "loaded: nothing more to start"
 
 
 def test_result_without_gradcam_has_no_overlay(client, lesion_jpeg):
