@@ -126,11 +126,14 @@
     showState("", false, false);
   }
 
-  // A page from the server replaces this one, as a plain form's answer would, and runs its own scripts.
+  // A page from the server replaces this one, as a plain form's answer would, and runs its own scripts; replacing the
+  // document drops the focus, so it starts again where result.js puts it, at the headline.
   function showPage(html) {
     document.open();
     document.write(html);
     document.close();
+    var headline = document.getElementById("headline");
+    if (headline) headline.focus();
   }
 
   function send(blob, name) {
