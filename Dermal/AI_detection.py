@@ -1,9 +1,9 @@
 """DermAI's serving entry point: photo bytes (+ optional age, sex, body site) -> diagnosis and Grad-CAM.
 
 Nothing heavy happens at import: the engine loads on the first call (see inference.engines), and every
-call drops its large arrays and runs the garbage collector before returning.
+call drops its large arrays before returning. Reference counting frees them there and then; a full garbage
+collection on top freed nothing more and cost ~30 ms of CPU in a Django worker (0.3 s at Render free's 0.1 CPU).
 """
-import gc
 import math
 import os
 import time
@@ -123,7 +123,6 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
                      warnings=warnings, heatmap_focus=overlay.heatmap_focus(cam) if cam is not None else None,
                      overlay=heatmap, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
-    gc.collect()
     result.timings = clock.total()
     return result
 
