@@ -67,10 +67,10 @@ def measure(service, page, sides):
         original = answer(service.client, item, item.read())
         for side in sides:
             sent_name, data = sent_photo(page, url, item.path, side)
-            page = answer(service.client, item, data)
-            differs, gap = compare(original, page)
+            analysed = answer(service.client, item, data)
+            differs, gap = compare(original, analysed)
             rows[side].append({"set": name, "photo": item.path.name, "scaled": data != item.read(),
-                               "referral": [original["referral"], page["referral"]],
+                               "referral": [original["referral"], analysed["referral"]],
                                "bytes_sent": len(data), "bytes_original": item.path.stat().st_size,
                                "differs": differs, "largest_probability_gap": round(gap, 4)})
     return rows
