@@ -8,6 +8,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 
 from PIL import Image
 
@@ -63,14 +64,14 @@ class PredictionResult:
     def top_three(self):
         return self.ranked()[:3]
 
-    @property
+    @cached_property
     def overlay_png(self):
-        """The overlay, lossless (the API, the batch tool); None without Grad-CAM."""
+        """The overlay, lossless (the API, the batch tool), encoded once on first use; None without Grad-CAM."""
         return self.overlay and overlay.png(self.overlay)
 
-    @property
+    @cached_property
     def overlay_jpeg(self):
-        """The overlay as the result page shows it; None without Grad-CAM."""
+        """The overlay as the result page shows it, encoded once on first use; None without Grad-CAM."""
         return self.overlay and overlay.jpeg(self.overlay)
 
     def summary(self):
