@@ -78,19 +78,29 @@
     return [Math.max(1, Math.round(width * factor)), Math.max(1, Math.round(height * factor))];
   }
 
-  // Decoded at the size sent, turned upright. Where the resize options are unknown (older Safari ignores or
-  // refuses them) the bitmap may come back whole: it is then drawn smaller, never into a full-size canvas.
-  function jpegOf(file, width, height) {
-    return createImageBitmap(file, {imageOrientation: "from-image", resizeWidth: width, resizeHeight: height,
-                                    resizeQuality: "high"}).then(function (bitmap) {
-      var canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      var context = canvas.getContext("2d");
-      context.imageSmoothingQuality = "high";
-      context.drawImage(bitmap, 0, 0, width, height);
-      bitmap.close();
-      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", Number(form.dataset.sendQuality)); });
+  // `source` (a bitmap or an image) drawn at width x height and encoded as the JPEG sent.
+  function jpegOf(source, width, height) {
+    var canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    var context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(source, 0, 0, width, height);
+    if (source.close) source.close();
+    return new Promise(function (resolve) {
+      canvas.toBlob(resolve, "image/jpeg", Number(form.dataset.sendQuality));
+    });
+  }
+
+  // Decoded at the size sent and turned upright (a 50 MP photo never fills a canvas, which iOS caps at about
+  // 16.7 MP). Where the resize options are ignored the bitmap comes whole and is drawn smaller; where they are
+  // refused, the preview (which the browser has decoded and turned upright) is drawn smaller instead.
+  function scaledJpeg(file, width, height) {
+    var decoding = window.createImageBitmap ?
+      createImageBitmap(file, {imageOrientation: "from-image", resizeWidth: width, resizeHeight: height,
+                               resizeQuality: "high"}) : Promise.reject(new Error("no createImageBitmap"));
+    return decoding.catch(function () { return preview; }).then(function (source) {
+      return jpegOf(source, width, height);
     });
   }
 
@@ -98,9 +108,9 @@
   // server may), else the upright JPEG at data-send-side pixels on its long side. Null when it cannot be sent.
   function photoToSend(file) {
     return uprightSize().then(function (size) {
-      if (size && Math.max(size[0], size[1]) > Number(form.dataset.sendSide) && window.createImageBitmap) {
+      if (size && Math.max(size[0], size[1]) > Number(form.dataset.sendSide)) {
         var target = scaledDown(size[0], size[1]);
-        return jpegOf(file, target[0], target[1]).catch(function () { return null; });
+        return scaledJpeg(file, target[0], target[1]).catch(function () { return null; });
       }
       return null;
     }).then(function (blob) {

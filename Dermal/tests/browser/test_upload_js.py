@@ -68,7 +68,17 @@ def api_answer(live_server, path):
     return answer.json()
 
 
-def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server, fixture_items, tmp_path):
+# A browser whose createImageBitmap refuses the resize options (older Safari): the preview is drawn smaller instead.
+NO_RESIZE_OPTIONS = """window.createImageBitmap = () => {
+  window.refused = true;
+  return Promise.reject(new TypeError("resize options not supported"));
+};"""
+
+
+@pytest.mark.parametrize("decoder", ["createImageBitmap", "the preview"])
+def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server, fixture_items, tmp_path, decoder):
+    if decoder == "the preview":
+        phone.add_init_script(NO_RESIZE_OPTIONS)
     item = fixture_items[0]
     photo = camera_photo(item, TWELVE_MP, tmp_path, rotated=True)
     choose_photo(phone, live_server.url + "/", photo)
@@ -78,6 +88,7 @@ def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server
     assert image.size == (SEND_LONG_SIDE * 3 // 4, SEND_LONG_SIDE), "scaled to the long side, turned upright"
     assert not image.getexif().get(EXIF_ORIENTATION, 1) > 1, "the pixels are upright, no turn left to apply"
     assert len(data) < photo.stat().st_size / 2
+    assert phone.evaluate("window.refused === true") is (decoder == "the preview")
     assert phone.locator("#triage").is_visible() and phone.locator("#headline").is_visible()
 
 
