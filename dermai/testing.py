@@ -7,8 +7,8 @@ manage.py) see the environment the caller gave. The production settings are chec
 """
 import os
 
-# The development settings, and no model loading in the background of in-process tests, where a load started by one
-# test's page view could finish after the next test has swapped the bundle (test_upload_page's early-load test turns it on).
+# The development settings, and no model loading in the background of in-process tests, where a load started by
+# one test's page view could finish after the next test has swapped the bundle (test_upload_page turns it on).
 TEST_ENV = {"DEBUG": "true", "DERMAI_EARLY_LOAD": "false"}
 _ADDED = [name for name in TEST_ENV if name not in os.environ]
 for _name in _ADDED:
