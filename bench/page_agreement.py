@@ -90,6 +90,14 @@ def _median(values):
     return sorted(values)[len(values) // 2] if values else None
 
 
+def _row(side, name, part):
+    """One table row: the long side, the set, and how often each compared field agrees."""
+    n, sent = part["photos"], part["median_bytes_sent_scaled"]
+    agree = [f"{part[f'{key}_agree']}/{n} ({100 * part[f'{key}_agree'] / n:.1f}%)" for key in COMPARED]
+    return [side, name, n, part["scaled"], *agree, f"{part['largest_probability_gap']:.3f}",
+            f"{sent / 1024:.0f} KB" if sent else "-"]
+
+
 def markdown(results, page_side):
     lines = ["## The upload page's smaller photo against the original (in Chromium, through the API)", "",
              "```", command_line(), "```", "",
@@ -100,13 +108,7 @@ def markdown(results, page_side):
             "largest probability gap", "median sent (scaled)"]
     body = []
     for side, result in results.items():
-        for name, part in result["summary"].items():
-            if part["photos"]:
-                n = part["photos"]
-                body.append([side, name, n, part["scaled"],
-                             *(f"{part[f'{key}_agree']}/{n} ({100 * part[f'{key}_agree'] / n:.1f}%)" for key in COMPARED),
-                             f"{part['largest_probability_gap']:.3f}",
-                             f"{part['median_bytes_sent_scaled'] / 1024:.0f} KB" if part["median_bytes_sent_scaled"] else "-"])
+        body.extend(_row(side, name, part) for name, part in result["summary"].items() if part["photos"])
         body.extend([f"{side}: {row['photo']} differs in {', '.join(row['differs'])} (referral: original "
                      f"{row['referral'][0]}, page {row['referral'][1]})", *[""] * (len(head) - 1)]
                     for row in result["rows"] if row["differs"])
