@@ -1,6 +1,5 @@
 """Read-only questions the views ask: the history, the serving bundle's state, the process's health."""
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,15 +10,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _, pgettext
 
 from .class_words import translated
-from .inference.bundle import BundleError, bundle_dir, check_bundle, class_infos, read_manifest
+from .inference.bundle import BundleError, bundle_dir, checked_bundle, class_infos, read_manifest
 from .inference.switches import engine_name, gradcam_enabled, model_loaded
 from .inference.memory import budget_mb, process_memory
 from .models import Analysis
 from .public_errors import bundle_problem, database_problem
 from .services import history_write_failures
 
-_bundle_check = {"key": None, "checked": None}
-_bundle_lock = threading.Lock()
 _health_logged = {"problems": []}
 _health_lock = threading.Lock()
 logger = logging.getLogger("dermai")
@@ -48,26 +45,9 @@ def class_rows(manifest, probabilities):
     return sorted(rows, key=lambda row: row["probability"], reverse=True)
 
 
-def _bundle_fingerprint(directory):
-    """What changes when any bundle file is replaced, truncated or has its permissions changed."""
-    try:
-        entries = sorted((entry.name, entry.stat().st_mtime_ns, entry.stat().st_ctime_ns, entry.stat().st_size)
-                         for entry in os.scandir(directory))
-    except OSError:
-        return None
-    return str(directory), os.environ.get("DERMAL_PRECISION"), tuple(entries)
-
-
 def serving_bundle():
-    """check_bundle()'s (manifest, precision, backbone path), hashing the ~21 MB again only after a change."""
-    directory = bundle_dir()
-    key = _bundle_fingerprint(directory)
-    with _bundle_lock:
-        if key is not None and _bundle_check["key"] == key:
-            return _bundle_check["checked"]
-        checked = check_bundle(directory)
-        _bundle_check.update(key=key, checked=checked)
-        return checked
+    """check_bundle()'s (manifest, precision, backbone path), hashing the files again only after a change."""
+    return checked_bundle()
 
 
 def _database_answers():

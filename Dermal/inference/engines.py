@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .bundle import (BundleError, bundle_dir, check_bundle, load_head_description, load_scope_reference, shown,
+from .bundle import (BundleError, bundle_dir, checked_bundle, load_head_description, load_scope_reference, shown,
                      natural_model_path)
 from .head import NumpyHead, gradcam as numpy_gradcam
 from .natural import NaturalImageModel
@@ -165,7 +165,7 @@ def keras_source_path(manifest):
 def build_engine(with_gate=True):
     """The configured engine; without the scope gate for the tool that fits it (an outdated gate won't load)."""
     directory = bundle_dir()
-    manifest, precision, backbone = check_bundle(directory)
+    manifest, precision, backbone = checked_bundle(directory)
     if engine_name() == "keras":
         return KerasEngine(directory, manifest, with_gate)
     return LiteRTEngine(directory, manifest, precision, backbone, thread_count(), with_gate)
