@@ -77,7 +77,7 @@ from harness import ProofError  # the harness: psutil, PyYAML, requests; no mode
 from harness.blueprint import gunicorn_settings, local_argv, start_command
 from harness.client import Tally, check_prediction, top_class, upload_until_done
 from harness.cpu_cap import unavailable
-from harness.memory import ServiceSampler, process_breakdown
+from harness.memory import ServiceSampler, process_breakdown, service_cpu_seconds
 from harness.photos import DEFAULT_IMAGES, describe, load_images, model_photo, scaled_photos, spread
 from harness.report import DEFAULT_LIMITS, exit_code, finish, markdown, percentile, table
 from harness.service import running_service
@@ -171,6 +171,7 @@ def measure_uploads(run):
     run.sampler.phase = "uploads"
     warm, agree, labelled = [], 0, 0
     deadline = time.monotonic() + run.args.phase_timeout
+    cpu_before = service_cpu_seconds(run.service.master_pid)
     for n, image in enumerate(run.sequential):
         response, seconds = run.upload(image, f"upload {n + 1}", deadline)
         if response is None:
@@ -179,7 +180,9 @@ def measure_uploads(run):
         if image.dx:
             labelled += 1
             agree += top_class(response) == image.dx
+    cpu_seconds = service_cpu_seconds(run.service.master_pid) - cpu_before
     run.figures.update(
+        cpu_per_analysis_ms=round(1000 * cpu_seconds / len(warm), 1) if warm else None,
         warm_median_s=round(statistics.median(warm), 3) if warm else None,
         warm_p95_s=round(percentile(warm, 0.95), 3) if warm else None,
         warm_max_s=round(max(warm), 3) if warm else None,

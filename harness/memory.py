@@ -1,4 +1,5 @@
-"""Memory of a whole service (a process and its descendants): RSS/PSS sums sampled in a thread, and VmHWM."""
+"""Memory of a whole service (a process and its descendants): RSS/PSS sums sampled in a thread, and VmHWM; and the
+CPU time it has used."""
 import threading
 
 import psutil
@@ -25,6 +26,18 @@ def service_pids(root_pid):
         return [root.pid, *(child.pid for child in root.children(recursive=True))]
     except psutil.NoSuchProcess:
         return []
+
+
+def service_cpu_seconds(root_pid):
+    """User + system CPU seconds used so far by the root process and its live descendants."""
+    total = 0.0
+    for pid in service_pids(root_pid):
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def process_breakdown(root_pid):

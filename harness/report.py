@@ -134,6 +134,7 @@ def _info(report):
         ("what the photos added over the loaded model (peak - model loaded)", _fmt(f.get("photos_delta_mb"), "MB")),
         ("first request (model load + 1st analysis)", _fmt(f.get("first_request_s"), "s")),
         ("warm median / p95", f"{_fmt(f.get('warm_median_s'), 's')} / {_fmt(f.get('warm_p95_s'), 's')}"),
+        ("CPU per warm analysis (master + worker, user + system)", _fmt(f.get("cpu_per_analysis_ms"), "ms")),
         ("burst: slot 503s retried / burst wall time",
          f"{f.get('slot_503s')} / {_fmt(f.get('burst_seconds'), 's')}"),
         ("headroom under the budget", f"{_fmt(f.get('headroom_mb'), 'MB')} ({_fmt(f.get('headroom_pct'), '%')})"),

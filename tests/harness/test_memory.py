@@ -1,11 +1,11 @@
-"""harness.memory: the sampler sums a real process tree's RSS, PSS and VmHWM."""
+"""harness.memory: the sampler sums a real process tree's RSS, PSS and VmHWM; the CPU time of a tree."""
 import subprocess
 import sys
 import time
 
 import psutil
 
-from harness.memory import ServiceSampler, process_breakdown
+from harness.memory import ServiceSampler, process_breakdown, service_cpu_seconds
 
 ALLOCATOR = """
 import subprocess, sys, time
@@ -41,3 +41,31 @@ def test_sampler_sums_a_process_and_its_descendants():
             process.kill()
         parent.kill()
         parent.wait(timeout=10)
+
+
+BUSY_CHILD = """
+import subprocess, sys, time
+if sys.argv[1] == "parent":
+    child = subprocess.Popen([sys.executable, "-c", sys.argv[2], "child", sys.argv[2]])
+    time.sleep(30)
+    child.kill()
+else:
+    end = time.process_time() + 0.5
+    while time.process_time() < end:
+        pass
+    time.sleep(30)
+"""
+
+
+def test_cpu_seconds_count_the_descendants_work():
+    parent = subprocess.Popen([sys.executable, "-c", BUSY_CHILD, "parent", BUSY_CHILD])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and service_cpu_seconds(parent.pid) < 0.5:
+            time.sleep(0.1)
+        assert service_cpu_seconds(parent.pid) >= 0.5, "the child's busy half second is not counted"
+    finally:
+        for process in psutil.Process(parent.pid).children(recursive=True):
+            process.kill()
+        parent.kill()
+        parent.wait()
