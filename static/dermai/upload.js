@@ -94,12 +94,17 @@
 
   // Decoded at the size sent and turned upright (a 50 MP photo never fills a canvas, which iOS caps at about
   // 16.7 MP). Where the resize options are ignored the bitmap comes whole and is drawn smaller; where they are
-  // refused, the preview (which the browser has decoded and turned upright) is drawn smaller instead.
+  // refused (a TypeError: older Safari), the preview, turned upright by the browser, is drawn smaller instead. A file
+  // it cannot decode (any other error) is not scaled: the browser may show such a file in part, and a damaged
+  // photo must reach the server as it is, to be refused with its reason, not as a blank JPEG.
   function scaledJpeg(file, width, height) {
     var decoding = window.createImageBitmap ?
       createImageBitmap(file, {imageOrientation: "from-image", resizeWidth: width, resizeHeight: height,
-                               resizeQuality: "high"}) : Promise.reject(new Error("no createImageBitmap"));
-    return decoding.catch(function () { return preview; }).then(function (source) {
+                               resizeQuality: "high"}) : Promise.reject(new TypeError("no createImageBitmap"));
+    return decoding.catch(function (error) {
+      if (error.name !== "TypeError") throw error;
+      return preview;
+    }).then(function (source) {
       return jpegOf(source, width, height);
     });
   }

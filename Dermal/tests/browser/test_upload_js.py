@@ -12,6 +12,7 @@ from PIL import Image
 from bench.page_path import CAPTURE, SENT
 from bench.phone_browser import PHONE
 from Dermal.models import Analysis
+from Dermal.tests.web.test_bad_inputs import png_declaring
 from Dermal.views import SEND_LONG_SIDE
 
 from .conftest import analyse, choose_photo
@@ -53,10 +54,15 @@ def camera_photo(item, size, folder, rotated=False, quality=92, grain=0):
     return path
 
 
+def sent_bytes(page):
+    """(file name, bytes) of the photo upload.js handed to XMLHttpRequest last."""
+    name, data = page.evaluate(SENT)
+    return name, base64.b64decode(data)
+
+
 def sent(page):
     """(file name, decoded image, bytes) of the photo upload.js handed to XMLHttpRequest last."""
-    name, data = page.evaluate(SENT)
-    data = base64.b64decode(data)
+    name, data = sent_bytes(page)
     return name, Image.open(io.BytesIO(data)), data
 
 
@@ -107,6 +113,18 @@ def test_a_photo_that_needs_no_scaling_goes_byte_for_byte(phone, live_server, fi
     choose_photo(phone, live_server.url + "/", small.path)
     analyse(phone)
     assert sent(phone)[2] == small.path.read_bytes()
+
+
+def test_a_photo_the_browser_cannot_decode_goes_as_it_is_to_be_refused(phone, live_server, lesion_image,
+                                                                          tmp_path):
+    """A PNG whose header claims 20000x20000 pixels: Chromium shows the little it holds, but scaling it would send a
+    blank JPEG; the file goes as it is and the page gives the server's reason."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_declaring(lesion_image.resize((64, 48)), 20000, 20000))
+    choose_photo(phone, live_server.url + "/", bomb, preview=False)
+    analyse(phone)
+    assert sent_bytes(phone)[1] == bomb.read_bytes()
+    assert "megapixels" in phone.locator("#error").inner_text()
 
 
 def test_the_page_and_the_api_with_the_original_give_the_same_answer(phone, live_server, fixture_items):
