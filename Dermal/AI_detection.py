@@ -52,7 +52,7 @@ class PredictionResult:
     triage: dict | None            # that threshold with its held-out sensitivity and specificity
     warnings: list                 # QualityWarning(code, message): blur, exposure, size
     heatmap_focus: dict | None     # where the heatmap is warm (overlay.heatmap_focus), when Grad-CAM ran
-    overlay: Image.Image | None   # the Grad-CAM overlay at display size, when Grad-CAM ran
+    overlay_image: Image.Image | None  # the Grad-CAM overlay at display size, when Grad-CAM ran
     photo_jpeg: bytes             # the upright photo at display size, for showing beside the overlay
     image_size: tuple             # (width, height) as decoded and turned upright
     timings: dict = field(default_factory=dict)  # stage -> seconds
@@ -67,17 +67,17 @@ class PredictionResult:
     @cached_property
     def overlay_png(self):
         """The overlay, lossless (the API, the batch tool), encoded once on first use; None without Grad-CAM."""
-        return self.overlay and overlay.png(self.overlay)
+        return self.overlay_image and overlay.png(self.overlay_image)
 
     @cached_property
     def overlay_jpeg(self):
         """The overlay as the result page shows it, encoded once on first use; None without Grad-CAM."""
-        return self.overlay and overlay.jpeg(self.overlay)
+        return self.overlay_image and overlay.jpeg(self.overlay_image)
 
     def summary(self):
         """Everything but the images, JSON-ready."""
-        data = asdict(replace(self, overlay=None))  # asdict would deep-copy the image
-        del data["overlay"], data["photo_jpeg"]
+        data = asdict(replace(self, overlay_image=None))  # asdict would deep-copy the image
+        del data["overlay_image"], data["photo_jpeg"]
         data["image_size"] = list(self.image_size)
         return data
 
@@ -122,7 +122,7 @@ def predict_skin_simple(image_bytes, age=None, sex=None, site=None, gradcam=None
     clock.lap("render")
     result = _result(manifest, engine, probs, scope, gradcam=cam is not None, flip_average=flip_average,
                      warnings=warnings, heatmap_focus=overlay.heatmap_focus(cam) if cam is not None else None,
-                     overlay=heatmap, photo_jpeg=photo_jpeg, image_size=image_size)
+                     overlay_image=heatmap, photo_jpeg=photo_jpeg, image_size=image_size)
     del shown, cam, probs
     result.timings = clock.total()
     return result

@@ -45,11 +45,6 @@ def class_rows(manifest, probabilities):
     return sorted(rows, key=lambda row: row["probability"], reverse=True)
 
 
-def serving_bundle():
-    """check_bundle()'s (manifest, precision, backbone path), hashing the files again only after a change."""
-    return checked_bundle()
-
-
 def _database_answers():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -80,7 +75,7 @@ class Dependency:
 
 def _bundle_dependency():
     try:
-        precision = serving_bundle()[1]
+        precision = checked_bundle()[1]
         return Dependency("serving bundle", critical=True, up=True,
                           detail=f"intact, {precision} backbone, {engine_name()} engine")
     except BundleError as exc:
@@ -172,7 +167,7 @@ def memory_report():
         "history_write_failures": history_write_failures.value,
     }
     try:
-        report["precision"] = serving_bundle()[1]
+        report["precision"] = checked_bundle()[1]
         report["engine"] = engine_name()
     except BundleError as exc:
         report.update(status="error", error=bundle_problem(exc)[0])

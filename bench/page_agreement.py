@@ -64,14 +64,15 @@ def measure(service, page, sides):
     items = [(name, item) for name, folder in SETS.items() if folder.is_dir() for item in load_labelled(folder)]
     rows = {side: [] for side in sides}
     for name, item in tqdm(items, desc="photos", unit="photo"):
-        original = answer(service.client, item, item.read())
+        original_bytes = item.read()
+        original = answer(service.client, item, original_bytes)
         for side in sides:
-            sent_name, data = sent_photo(page, url, item.path, side)
+            data = sent_photo(page, url, item.path, side)[1]
             analysed = answer(service.client, item, data)
             differs, gap = compare(original, analysed)
-            rows[side].append({"set": name, "photo": item.path.name, "scaled": data != item.read(),
+            rows[side].append({"set": name, "photo": item.path.name, "scaled": data != original_bytes,
                                "referral": [original["referral"], analysed["referral"]],
-                               "bytes_sent": len(data), "bytes_original": item.path.stat().st_size,
+                               "bytes_sent": len(data), "bytes_original": len(original_bytes),
                                "differs": differs, "largest_probability_gap": round(gap, 4)})
     return rows
 

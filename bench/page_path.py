@@ -41,6 +41,12 @@ def phone_page():
             browser.close()
 
 
+def sent(page):
+    """(file name, bytes) of the photo upload.js last handed to XMLHttpRequest on `page` (with CAPTURE added)."""
+    name, data = page.evaluate(SENT)
+    return name, base64.b64decode(data)
+
+
 def sent_photo(page, url, path, send_side=None):
     """(file name, bytes) that the upload page at `url` sends for the photo at `path`; `send_side` overrides the
     page's long side for scaled photos."""
@@ -50,5 +56,4 @@ def sent_photo(page, url, path, send_side=None):
     page.set_input_files("#photo", str(path))
     page.click("#analyse")
     page.wait_for_selector("#send-error:not([hidden]), #photo-error:not([hidden])")
-    name, data = page.evaluate(SENT)
-    return name, base64.b64decode(data)
+    return sent(page)

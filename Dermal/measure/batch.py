@@ -56,7 +56,7 @@ def analyse_job(job, options):
         result = predict_skin_simple(data, age=job.age, sex=job.sex, site=job.site,
                                      gradcam=options.gradcam_dir is not None, flip_average=options.flip_average)
         overlay = _save_overlay(result.overlay_png, job.path, options.gradcam_dir)
-        result = dataclasses.replace(result, overlay=None, photo_jpeg=b"")  # what crosses between processes
+        result = dataclasses.replace(result, overlay_image=None, photo_jpeg=b"")  # what crosses between processes
     except BundleError:
         raise
     except OSError as exc:

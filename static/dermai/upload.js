@@ -22,7 +22,7 @@
   var oneDecimal = new Intl.NumberFormat(document.documentElement.lang || undefined,
                                          {minimumFractionDigits: 1, maximumFractionDigits: 1});
   var previewUrl = null;
-  var prepared = null;  // {file, blob}: the chosen photo as sent, kept for a retry
+  var prepared = null;  // {file, blob, name}: the chosen photo as sent, kept for a retry
 
   function words(id) {
     return document.getElementById(id).content.textContent;
@@ -66,7 +66,9 @@
   // The photo's upright size: the preview's, which the browser turns by its EXIF orientation.
   function uprightSize() {
     return new Promise(function (resolve) {
-      if (preview.complete) return resolve(preview.naturalWidth ? [preview.naturalWidth, preview.naturalHeight] : null);
+      if (preview.complete) {
+        return resolve(preview.naturalWidth ? [preview.naturalWidth, preview.naturalHeight] : null);
+      }
       preview.addEventListener("load", function () { resolve([preview.naturalWidth, preview.naturalHeight]); },
                                {once: true});
       preview.addEventListener("error", function () { resolve(null); }, {once: true});

@@ -1,7 +1,8 @@
 """`manage.py dermai_check`: is this deployment able to serve? The same checks as /health/, from a shell."""
 from django.core.management.base import BaseCommand, CommandError
 
-from Dermal.selectors import health_problems, serving_bundle
+from Dermal.inference.bundle import checked_bundle
+from Dermal.selectors import health_problems
 
 
 class Command(BaseCommand):
@@ -12,6 +13,6 @@ class Command(BaseCommand):
         problems = health_problems()
         if problems:
             raise CommandError("\n".join(problems))
-        manifest, precision, backbone = serving_bundle()
+        manifest, precision, backbone = checked_bundle()
         self.stdout.write(self.style.SUCCESS(
             f"ok: {len(manifest['classes'])} classes, {precision} backbone {backbone}, database answers"))

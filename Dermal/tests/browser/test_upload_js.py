@@ -1,6 +1,5 @@
 """upload.js in a real Chromium: what it sends for a photo (smaller, upright, any size), the progress people see,
 and a dropped connection that keeps the photo for a retry; the page without JavaScript still posts the original."""
-import base64
 import hashlib
 import io
 
@@ -9,7 +8,7 @@ import pytest
 import requests
 from PIL import Image
 
-from bench.page_path import CAPTURE, SENT
+from bench.page_path import CAPTURE, sent
 from bench.phone_browser import PHONE
 from Dermal.models import Analysis
 from Dermal.tests.web.test_bad_inputs import png_declaring
@@ -54,15 +53,9 @@ def camera_photo(item, size, folder, rotated=False, quality=92, grain=0):
     return path
 
 
-def sent_bytes(page):
-    """(file name, bytes) of the photo upload.js handed to XMLHttpRequest last."""
-    name, data = page.evaluate(SENT)
-    return name, base64.b64decode(data)
-
-
-def sent(page):
+def sent_image(page):
     """(file name, decoded image, bytes) of the photo upload.js handed to XMLHttpRequest last."""
-    name, data = sent_bytes(page)
+    name, data = sent(page)
     return name, Image.open(io.BytesIO(data)), data
 
 
@@ -89,7 +82,7 @@ def test_a_12_megapixel_portrait_photo_goes_upright_and_small(phone, live_server
     photo = camera_photo(item, TWELVE_MP, tmp_path, rotated=True)
     choose_photo(phone, live_server.url + "/", photo)
     analyse(phone)
-    name, image, data = sent(phone)
+    name, image, data = sent_image(phone)
     assert image.format == "JPEG" and name.endswith(".jpg")
     assert image.size == (SEND_LONG_SIDE * 3 // 4, SEND_LONG_SIDE), "scaled to the long side, turned upright"
     assert not image.getexif().get(EXIF_ORIENTATION, 1) > 1, "the pixels are upright, no turn left to apply"
@@ -105,14 +98,14 @@ def test_a_50_megapixel_photo_over_the_upload_limit_is_analysed_from_the_page(ph
     choose_photo(phone, live_server.url + "/", photo)
     analyse(phone)
     assert phone.locator("#triage").is_visible() and phone.locator("#referral, #no-referral").count() == 1
-    assert sent(phone)[1].size == (SEND_LONG_SIDE, SEND_LONG_SIDE * 3 // 4)
+    assert sent_image(phone)[1].size == (SEND_LONG_SIDE, SEND_LONG_SIDE * 3 // 4)
 
 
 def test_a_photo_that_needs_no_scaling_goes_byte_for_byte(phone, live_server, fixture_items):
     small = next(item for item in fixture_items if max(Image.open(item.path).size) <= SEND_LONG_SIDE)
     choose_photo(phone, live_server.url + "/", small.path)
     analyse(phone)
-    assert sent(phone)[2] == small.path.read_bytes()
+    assert sent_image(phone)[2] == small.path.read_bytes()
 
 
 def test_a_photo_the_browser_cannot_decode_goes_as_it_is_to_be_refused(phone, live_server, lesion_image,
@@ -123,7 +116,7 @@ def test_a_photo_the_browser_cannot_decode_goes_as_it_is_to_be_refused(phone, li
     bomb.write_bytes(png_declaring(lesion_image.resize((64, 48)), 20000, 20000))
     choose_photo(phone, live_server.url + "/", bomb, preview=False)
     analyse(phone)
-    assert sent_bytes(phone)[1] == bomb.read_bytes()
+    assert sent(phone)[1] == bomb.read_bytes()
     assert "megapixels" in phone.locator("#error").inner_text()
 
 
