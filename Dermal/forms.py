@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from .inference.words import decimal
 from .public_errors import on_field
 
-FLIP_AVERAGE_HELP = _("four times slower, and slightly more accurate on held-out photos")
+FLIP_AVERAGE_HELP = _("twice as slow, and more accurate on held-out photos")
 NOT_GIVEN = _("Not given")
 # The labels of the metadata values the serving bundle declares (manifest.json "metadata"). A value of a new bundle
 # missing here is labelled from its code, untranslated ("head-or-neck" -> "Head or neck"), until it is added.

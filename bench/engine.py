@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import SERVICE_END, SERVICE_START, header, number, service_span, shown, table  # noqa: E402
 from bench.batch import BATCH_END, BATCH_START  # noqa: E402
+from bench.page_agreement import BEGIN as AGREEMENT_START, END as AGREEMENT_END  # noqa: E402
 from bench.phone import PHONE_END, PHONE_START  # noqa: E402
 from bench.report import marked_span  # noqa: E402
 
@@ -39,7 +40,7 @@ THREAD_VARIABLES = ("DERMAL_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 # (key, Grad-CAM, threads, flip averaging) of the fresh processes each path runs in
 RUNS = (("cam_1t", True, 1, False), ("nocam_1t", False, 1, False), ("cam_2t", True, 2, False),
         ("flip_1t", True, 1, True))
-FLIP_RUN = "flip_1t"  # LiteRT paths only: keras at four times its 1.5 s per photo would add ~5 minutes
+FLIP_RUN = "flip_1t"  # LiteRT paths only: keras at twice its 1.5 s per photo would add minutes
 # The figures of the report: (label, run, field, format, higher is better)
 COLUMNS = (
     ("import s", "cam_1t", "import_s", ".2f", False),
@@ -218,8 +219,9 @@ def document(results, args, previous, load_at_start):
         "TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS all set to the count). The service runs 1 thread "
         "(render.yaml).",
         "- Flip averaging (DERMAI_FLIP_AVERAGE=true, or predict_skin_simple(flip_average=True)): the photo and "
-        "its three mirror images go through the backbone and the probabilities are averaged; Grad-CAM stays the "
-        "photo's own. Measured for the LiteRT paths only (keras would take ~4x its 1.5 s per photo), 1 thread, "
+        "the photo turned upside down (flipped both ways) go through the backbone and the probabilities are "
+        "averaged; Grad-CAM stays the photo's own. Measured for the LiteRT paths only (keras would take ~2x its "
+        "1.5 s per photo), 1 thread, "
         "Grad-CAM on, in its own fresh process. Its effect on accuracy is in docs/EVALUATION.md.", "",
         f"## Per path (in brackets: the ratio to {results[0]['path']} in the same run; above 1x is better)", "",
         *figures_table(results), "",
@@ -229,7 +231,8 @@ def document(results, args, previous, load_at_start):
     if flip_lines(results):
         lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, on by default)", "", *flip_lines(results), ""]
     lines += [service_section(previous), ""]
-    for begin, end in ((BATCH_START, BATCH_END), (PHONE_START, PHONE_END)):  # bench/batch.py's, bench/phone.py's
+    # bench/batch.py's, bench/phone.py's and bench/page_agreement.py's
+    for begin, end in ((BATCH_START, BATCH_END), (PHONE_START, PHONE_END), (AGREEMENT_START, AGREEMENT_END)):
         kept = marked_span(previous, begin, end)
         lines += [previous[kept[0]:kept[1]], ""] if kept else []
     return "\n".join(lines)

@@ -318,9 +318,9 @@ def flip_table(report, effect, models):
 
 def flip_section(report, effect, models):
     return ["## Flip averaging on held-out photos (metadata given)", "",
-            "Flip averaging (DERMAI_FLIP_AVERAGE=true) runs the photo and its three mirror images (left-right, "
-            "up-down, both) through the backbone and averages the probabilities: four times the backbone cost "
-            "(latency in docs/BENCHMARKS.md). Keras: model.predict on the same four images. The AUC change's "
+            "Flip averaging (DERMAI_FLIP_AVERAGE=true) runs the photo and its mirror image in both axes (a half "
+            "turn) through the backbone and averages the probabilities: twice the backbone cost (latency in "
+            "docs/BENCHMARKS.md). Keras: model.predict on the same two images. The AUC change's "
             "interval is a paired bootstrap (the same resampled photos for both), so it is narrower than the two "
             "AUCs' own intervals suggest.", "",
             *flip_table(report, effect, models), "", ISIC_CREDIT, ""]

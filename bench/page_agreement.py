@@ -102,9 +102,9 @@ def _row(side, name, part):
 def markdown(results, page_side):
     lines = ["## The upload page's smaller photo against the original (in Chromium, through the API)", "",
              "```", command_line(), "```", "",
-             f"The page sends a photo longer than {page_side} px as a JPEG {page_side} px long (upload.js); smaller "
-             "photos go as they are. Each photo analysed twice by render.yaml's service, flip averaging on: what "
-             "the page sends, and the original.", ""]
+             f"The page sends a photo longer than {page_side} px as a JPEG {page_side} px long (upload.js) when that "
+             "JPEG is the smaller file; other photos go as they are. Each photo analysed twice by render.yaml's "
+             "service, flip averaging on: what the page sends, and the original.", ""]
     head = ["long side", "set", "photos", "scaled", "top class", "referral", "scope", "warnings",
             "largest probability gap", "median sent (scaled)"]
     body = []

@@ -77,7 +77,7 @@ def test_end_to_end_real_server_passes_and_retries_slot_503s(tmp_path):
     assert f["model_loaded_at_startup"] is False
     assert 0 < f["startup_rss_mb"] < f["loaded_rss_mb"] <= f["peak_mb"]
     assert f["server_errors"] == 0 and f["failed_uploads"] == 0
-    assert f["cpu_per_analysis_ms"] > 50, "four backbone runs cannot cost less"
+    assert f["cpu_per_analysis_ms"] > 50, "two backbone runs cannot cost less"
     assert set(f["statuses"]) <= {"200", "503"} and f["statuses"]["200"] == 1 + 4 + 4
     assert f["slot_503s"] == f["statuses"].get("503", 0) and f["burst_slot_503s"] >= 1  # the limiter was met
     assert f["home_status"] == 200

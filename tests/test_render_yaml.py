@@ -64,7 +64,7 @@ def test_env_vars():
     literal = {key: str(item["value"]) for key, item in env.items() if "value" in item}
     assert literal["DEBUG"] == "false"
     assert literal["ENABLE_GRADCAM"] == "true"
-    assert literal["DERMAI_FLIP_AVERAGE"] == "true"  # production triage: 69% specificity instead of 35%
+    assert literal["DERMAI_FLIP_AVERAGE"] == "true"  # production triage: 35% specificity instead of 23%
     assert literal["TF_CPP_MIN_LOG_LEVEL"] == "3"
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         assert literal[name] == "1"

@@ -2,9 +2,8 @@
 
 An engine's `analyse(image, meta, gradcam, flip_average=False)` returns an Analysis: probabilities
 (n_classes,), the Grad-CAM map or None, and the scope reading or None (scope.py; bundles without a scope gate
-have none). Flip averaging runs the photo and its three mirror images and averages the
-probabilities (held out: melanoma-vs-nevus AUC 0.74 -> 0.80 at four times the backbone cost); the Grad-CAM
-map stays the photo's own.
+have none). Flip averaging runs the photo and its mirror image in both axes (turned half a turn) and averages the
+probabilities (see MIRRORS); the Grad-CAM map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
   Grad-CAM in NumPy. ~150 MB with the int8 backbone; never imports TensorFlow.
 - KerasEngine (DERMAL_ENGINE=keras): the original .keras model with TensorFlow and tf.GradientTape, for
@@ -25,7 +24,12 @@ from .natural import NaturalImageModel
 from .scope import ScopeReading, photo_statistics, read_scope
 from .switches import engine_name, thread_count
 
-MIRRORS = (lambda x: x[:, :, ::-1], lambda x: x[:, ::-1], lambda x: x[:, ::-1, ::-1])  # of a (1, H, W, 3) batch
+# Flip averaging's other views of a (1, H, W, 3) batch: the photo flipped both ways (a half turn). Averaged with it,
+# it keeps what all three mirror images gave at half the backbone runs, which is what a warm analysis costs at Render
+# free's 0.1 CPU: derm_heldout's malignant-vs-benign AUC 0.814 (0.816 with all three), the referral's cross-validated
+# specificity 35% (32%). Chosen among the three single views after seeing bench/flip_views.py's figures: it did
+# better than either one-axis mirror on every source, the acral and phone photos included (docs/flip_views.md).
+MIRRORS = (lambda x: x[:, ::-1, ::-1],)
 
 
 class Analysis(NamedTuple):

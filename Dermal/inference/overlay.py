@@ -1,5 +1,6 @@
 """Rendering a Grad-CAM map over the photo: NumPy colour map, Pillow resize and PNG/JPEG encoding."""
 import io
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -58,9 +59,10 @@ def encode(image, fmt, **options):
 
 
 def png(image):
-    """Lossless, for the API and the batch tool's files (about 0.4 MB at 640 px). zlib's fastest level: 23 ms of CPU
-    where level 3 took 34 (a tenth of a second at 0.1 CPU) for a file 4% larger."""
-    return encode(image, "PNG", compress_level=1)
+    """Lossless, for the API and the batch tool's files (about 0.3 MB at 640 px). Huffman coding alone after PNG's
+    row filters: on 18 photos' overlays, 21 ms of CPU and 317 KB where zlib's fastest level took 27 ms for 379 KB
+    (photo noise leaves little for LZ77 to match, and each millisecond is ten at 0.1 CPU)."""
+    return encode(image, "PNG", compress_type=zlib.Z_HUFFMAN_ONLY)
 
 
 def jpeg(image):

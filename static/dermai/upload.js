@@ -111,8 +111,10 @@
     });
   }
 
-  // What to send for `file`: the file itself when it needs no scaling (or the browser cannot read it: the
-  // server may), else the upright JPEG at data-send-side pixels on its long side. Null when it cannot be sent.
+  // What to send for `file`: the upright JPEG at data-send-side pixels on its long side when the photo is longer
+  // and the JPEG is the smaller file; else the file itself, whose answer is the original's by definition (a photo
+  // just over the side, already compressed, can be smaller than its scaled JPEG), and which the server may read where
+  // the browser cannot. Null when it cannot be sent.
   function photoToSend(file) {
     return uprightSize().then(function (size) {
       if (size && Math.max(size[0], size[1]) > Number(form.dataset.sendSide)) {
@@ -121,7 +123,7 @@
       }
       return null;
     }).then(function (blob) {
-      if (blob) return blob;
+      if (blob && blob.size < file.size) return blob;
       return file.size <= maxBytes ? file : null;
     });
   }

@@ -108,6 +108,15 @@ def test_a_photo_that_needs_no_scaling_goes_byte_for_byte(phone, live_server, fi
     assert sent_image(phone)[2] == small.path.read_bytes()
 
 
+def test_a_photo_smaller_as_it_is_than_scaled_goes_byte_for_byte(phone, live_server, fixture_items):
+    """ISIC_0023831: 1441x1461 px in 108 KB, which as a 1280 px JPEG at the page's quality would weigh more."""
+    item = next(item for item in fixture_items if item.path.stem == "ISIC_0023831")
+    assert max(Image.open(item.path).size) > SEND_LONG_SIDE
+    choose_photo(phone, live_server.url + "/", item.path)
+    analyse(phone)
+    assert sent_image(phone)[2] == item.path.read_bytes()
+
+
 def test_a_photo_the_browser_cannot_decode_goes_as_it_is_to_be_refused(phone, live_server, lesion_image,
                                                                           tmp_path):
     """A PNG whose header claims 20000x20000 pixels: Chromium shows the little it holds, but scaling it would send a

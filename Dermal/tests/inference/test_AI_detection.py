@@ -98,7 +98,7 @@ def test_keras_engine_gives_the_same_result_object(lesion_jpeg, monkeypatch):
     assert keras.overlay_png and abs(keras.top_probability - litert.top_probability) < 0.25
 
 
-def test_flip_average_is_the_mean_over_the_photo_and_its_mirrors(lesion_jpeg):
+def test_flip_average_is_the_mean_of_the_photo_and_the_photo_turned_upside_down(lesion_jpeg):
     import numpy as np
 
     from Dermal.inference import imaging
@@ -107,7 +107,7 @@ def test_flip_average_is_the_mean_over_the_photo_and_its_mirrors(lesion_jpeg):
     averaged = predict_skin_simple(lesion_jpeg, gradcam=True, flip_average=True)
     engine = get_engine()
     batch = imaging.model_input(imaging.open_photo(lesion_jpeg, 254).pixels, 254, 254)
-    views = [batch, batch[:, :, ::-1], batch[:, ::-1], batch[:, ::-1, ::-1]]
+    views = [batch, np.rot90(batch, 2, axes=(1, 2))]
     expected = np.mean([engine.analyse(v, engine_meta(engine), False)[0] for v in views], axis=0)
     assert averaged.flip_average and averaged.overlay_png
     assert np.allclose(list(averaged.probabilities.values()), expected, atol=1e-9)

@@ -37,7 +37,7 @@ def test_the_form_speaks_vietnamese(manifest, pseudo_vietnamese):
         assert choices(form, "site")[2] == ("head-or-neck", "[vi] Head or neck")
         assert [str(form.fields[name].label) for name in ("image", "age", "sex", "site", "gradcam", "flip_average")] \
             == ["[vi] Photo", "[vi] Age", "[vi] Sex", "[vi] Body site", "[vi] Grad-CAM heatmap", "[vi] Flip averaging"]
-        assert str(form.fields["flip_average"].help_text).startswith("[vi] four times slower")
+        assert str(form.fields["flip_average"].help_text).startswith("[vi] twice as slow")
         refused = AnalysisForm({"gradcam": "maybe"}, manifest=manifest)
         assert not refused.is_valid() and refused.errors["gradcam"] == ["[vi] must be true or false"]
     with translation.override("en"):

@@ -126,7 +126,7 @@ def test_flip_average_box_follows_the_setting_and_says_what_it_costs(client, mon
     html = client.get(reverse("upload")).content.decode()
     box = re.search(r'<input[^>]*id="flip_average"[^>]*>', html).group(0)
     assert ("checked" in box) is ticked
-    assert "four times slower, and slightly more accurate on held-out photos" in html
+    assert "twice as slow, and more accurate on held-out photos" in html
 
 
 def test_flip_averaging_through_the_api_uses_its_own_threshold(client, fixture_items):
