@@ -2,7 +2,7 @@
 
 An engine's `analyse(image, meta, gradcam, flip_average=False)` returns an Analysis: probabilities
 (n_classes,), the Grad-CAM map or None, and the scope reading or None (scope.py; bundles without a scope gate
-have none). Flip averaging runs the photo and its mirror image in both axes (turned half a turn) and averages the
+have none). Flip averaging runs the photo and the photo turned upside down (flipped both ways) and averages the
 probabilities (see MIRRORS); the Grad-CAM map stays the photo's own.
 - LiteRTEngine (default, DERMAL_ENGINE=litert): the bundle's .tflite backbone run by LiteRT, head and
   Grad-CAM in NumPy. ~150 MB with the int8 backbone; never imports TensorFlow.
