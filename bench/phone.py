@@ -3,7 +3,7 @@
 capped at 0.1 CPU, for the LiteRT bundle and the original Keras design side by side -> the phone section of
 docs/BENCHMARKS.md and docs/phone.json.
 
-    .venv/bin/python bench/phone.py            # about 12 minutes (Keras at 0.1 CPU is most of it)
+    .venv/bin/python bench/phone.py            # about 6 minutes (Keras at 0.1 CPU is most of it)
     .venv/bin/python bench/phone.py --engines litert --warm 2 --markdown /tmp/phone.md --json /tmp/phone.json
 
 For each engine (DERMAL_ENGINE), one after the other: render.yaml's start line (harness.service) with its master

@@ -180,8 +180,8 @@ def section(report):
     lines = ["## Whole service (Gunicorn): requests/s and peak summed RSS under 1, 2 and 4 clients", "",
              *header("", report["argv"])[2:],
              f"Load average (1 min): {report['load_at_start']:.1f} at the start, {report['load_at_end']:.1f} at the "
-             "end - another engineer's soak and overload tests shared the 2 cores, so the times are pessimistic "
-             "and noisy (differences of 10-20% between rows are within that noise).", "",
+             "end: other work on the machine slows the times and makes them noisy (on a loaded machine, "
+             "differences of 10-20% between rows were within that noise).", "",
              f"render.yaml's start line on 127.0.0.1 with production settings, only `--workers` overridden; "
              f"DERMAI_MAX_CONCURRENT=1 per worker (so N workers analyse N photos at once), DERMAI_SLOT_TIMEOUT "
              f"default (5 s). {report['uploads']} real uploads per client count (Grad-CAM on, "
