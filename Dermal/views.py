@@ -39,9 +39,9 @@ DISCLAIMER = _("DermAI is a research demonstration, not a medical diagnosis, and
 # as a JPEG of this quality: twice the 640 px shown, five times the model's 254 px input, on which the quality checks
 # and the scope gate are measured. Measured in Chromium on the 192 held-out photos (bench/page_agreement.py,
 # docs/BENCHMARKS.md): the scope levels and the warnings agree with the original's for every photo; the top class and
-# the referral for all but a few that sit on the edge, as many as a mere JPEG re-save of the original moves (each of
-# them referred on the page's photo, not on the original). 2048 px agrees about as well (one photo more on the
-# referral, one fewer on the top class) and takes a phone on a mobile link twice as long to send.
+# the referral for all but a few that sit on the edge, as many as a mere JPEG re-save of the original moves. 2048 px
+# agreed about as well when measured (four-view flip averaging) and takes a phone on a mobile link twice as long to
+# send. upload.js sends the file as it is when that is the smaller.
 SEND_LONG_SIDE, SEND_JPEG_QUALITY = 1280, 0.92
 # The API's language when its request asks for none it speaks, whatever DERMAI_LANGUAGE says (that is the pages').
 API_DEFAULT_LANGUAGE = "en"

@@ -13,15 +13,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402
 
+from Dermal.inference import imaging  # noqa: E402  (first: it keeps NumPy's BLAS to one thread)
+import numpy as np  # noqa: E402
 from bench.report import header, number, table  # noqa: E402
-from Dermal.inference import imaging  # noqa: E402
 from Dermal.inference.bundle import encode_metadata  # noqa: E402
 from Dermal.inference.engines import build_engine  # noqa: E402
 from Dermal.inference.evaluation import roc_auc  # noqa: E402
