@@ -3,7 +3,7 @@
 # with a virtualenv active or not (it then uses ./.venv if there is one).
 #   1. check the serving bundle (Dermal/bundle, or DERMAL_BUNDLE_DIR): fail the build if it is missing/corrupt
 #   2. upgrade pip and install requirements.txt (the serving stack only: no TensorFlow)
-#   3. collectstatic --no-input, 4. migrate --no-input
+#   3. compile the app's modules, 4. collectstatic --no-input, 5. migrate --no-input
 # BUILD_SKIP_INSTALL=1 skips step 2 (offline runs and tests; the packages must already be installed).
 set -o errexit -o nounset -o pipefail
 
@@ -54,6 +54,11 @@ if [ -z "${SECRET_KEY:-}" ]; then
   export SECRET_KEY
   say "SECRET_KEY is not set: using a throw-away key for collectstatic/migrate only"
 fi
+
+# Render starts the service from what the build leaves, and a sleeping free instance starts afresh each time it wakes:
+# modules first imported by a request (the engine's) would otherwise be compiled anew at every start, at 0.1 CPU.
+say "compiling the app's modules"
+"$PY" -m compileall -q -x '/tests/' Dermal dermai
 
 say "collectstatic"
 "$PY" manage.py collectstatic --no-input

@@ -46,7 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dermai.static_files.StaticFilesOnDemandMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,7 +124,9 @@ STORAGES = {
 
 # With DEBUG (development and the tests) serve static files straight from static/, no collectstatic needed;
 # set from the environment because the test runner turns settings.DEBUG off.
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
+# Each static file is found at its first request, not indexed when the worker starts (dermai/static_files.py).
+WHITENOISE_AUTOREFRESH = True
 
 # Uploads: photos above DERMAI_MAX_UPLOAD_MB are refused with 413 before being parsed. Anything past
 # 2.5 MB streams to a temporary file rather than RAM, and non-file fields stay small.

@@ -60,7 +60,9 @@ def run_step(argv, env, label, timeout=300):
 
 
 def prepare(env, collect_static):
-    """What build.sh does before the start line: migrate, and collectstatic for the production pages."""
+    """What build.sh does before the start line: compile the app's modules (a Render start finds them compiled),
+    migrate, and collectstatic for the production pages."""
+    run_step([sys.executable, "-m", "compileall", "-q", "-x", "/tests/", "Dermal", "dermai"], env, "compileall")
     run_step([sys.executable, "manage.py", "migrate", "--no-input"], env, "manage.py migrate")
     if collect_static:
         run_step([sys.executable, "manage.py", "collectstatic", "--no-input"], env, "manage.py collectstatic")

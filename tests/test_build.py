@@ -1,4 +1,5 @@
 """build.sh: executable, fails clearly on a missing or damaged bundle, runs clean (collectstatic, migrate)."""
+import importlib.util
 import json
 import os
 import sqlite3
@@ -91,8 +92,14 @@ def test_fails_when_the_backbone_is_replaced_by_one_of_the_same_size(tmp_path):
 
 
 def test_runs_clean_from_another_directory_without_secret_key(tmp_path):
-    """The install step is skipped (tests stay offline); bundle check, collectstatic and migrate run for real."""
+    """The install step is skipped (tests stay offline); bundle check, compiling, collectstatic and migrate run for
+    real."""
     database, static = tmp_path / "build.sqlite3", tmp_path / "staticfiles"
+    # Modules first imported by a request: the build must leave them compiled for the service's every start.
+    request_time = [Path(importlib.util.cache_from_source(ROOT / "Dermal" / name))
+                    for name in ("AI_detection.py", "inference/engines.py", "inference/overlay.py")]
+    for compiled in request_time:
+        compiled.unlink(missing_ok=True)
     done = run_build(build_env(BUILD_SKIP_INSTALL="1", DATABASE_URL=f"sqlite:///{database}",
                                DERMAI_STATIC_ROOT=str(static)), cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
@@ -100,6 +107,7 @@ def test_runs_clean_from_another_directory_without_secret_key(tmp_path):
     assert "throw-away key" in done.stdout
     assert "build.sh: done" in done.stdout
     assert (static / "staticfiles.json").is_file()  # WhiteNoise's manifest (DEBUG off)
+    assert [path.name for path in request_time if not path.is_file()] == [], "left uncompiled by the build"
     with sqlite3.connect(database) as db:
         applied = {app for (app,) in db.execute("select app from django_migrations")}
     assert {"auth", "sessions", "Dermal"} <= applied

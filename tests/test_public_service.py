@@ -144,3 +144,19 @@ def test_every_page_carries_the_content_security_policy_and_permissions_policy(s
         assert policy["frame-ancestors"] == "'none'" and policy["form-action"] == "'self'", name
         assert "camera=(self)" in page.headers["Permissions-Policy"], name
         assert "microphone=()" in page.headers["Permissions-Policy"], name
+
+
+def test_static_files_are_found_at_first_request_with_their_cache_headers_and_compressed(service):
+    """The production storage's hashed names cached for good, gzip when accepted, the rest briefly, 404 otherwise
+    (paths out of STATIC_ROOT: Dermal/tests/web/test_static_files.py)."""
+    headers = {"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip"}
+    page = requests.get(url(service), headers=https(service), timeout=30)
+    hashed = re.search(r'href="(/static/dermai/dermai\.[0-9a-f]{12}\.css)"', page.text).group(1)
+    for _ in range(2):  # found, then remembered
+        answer = requests.get(url(service, hashed), headers=headers, timeout=30)
+        assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+        assert answer.headers["Cache-Control"] == "max-age=315360000, public, immutable"
+    plain = requests.get(url(service, "/static/dermai/dermai.css"), headers=headers, timeout=30)
+    assert plain.status_code == 200 and plain.headers["Cache-Control"] == "max-age=60, public"
+    assert plain.text == answer.text  # the same stylesheet under its plain name
+    assert requests.get(url(service, "/static/dermai/missing.css"), headers=headers, timeout=30).status_code == 404

@@ -1,13 +1,17 @@
-"""harness.server: the loopback port, the interpreter's PATH, and the Gunicorn process group always killed."""
+"""harness.server: the loopback port, the interpreter's PATH, the build steps, and the Gunicorn process group always
+killed."""
+import importlib.util
 import os
 import socket
 import sys
 import time
+from pathlib import Path
 
 import psutil
+import pytest
 
 from harness.memory import service_pids
-from harness.server import Server, free_port, interpreter_path_env
+from harness.server import ROOT, Server, free_port, interpreter_path_env, prepare, server_env
 
 
 def test_free_port_is_bindable_on_loopback():
@@ -33,3 +37,13 @@ def test_server_process_group_is_killed_on_exit(tmp_path):
         assert len(pids) == 2
     time.sleep(0.2)
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
+
+
+@pytest.mark.slow  # build steps in processes of their own
+def test_prepare_leaves_the_app_compiled_and_migrated_as_build_sh_does(tmp_path):
+    engines = Path(importlib.util.cache_from_source(ROOT / "Dermal" / "inference" / "engines.py"))
+    engines.unlink(missing_ok=True)  # first imported by a request: Render's start finds it compiled by the build
+    env = server_env(tmp_path, free_port())
+    prepare(env, collect_static=False)
+    assert engines.is_file(), "the engine's module left uncompiled"
+    assert (tmp_path / "proof.sqlite3").is_file()
