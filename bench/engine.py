@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import SERVICE_END, SERVICE_START, header, number, service_span, shown, table  # noqa: E402
 from bench.batch import BATCH_END, BATCH_START  # noqa: E402
+from bench.cold_start import COLD_END, COLD_START  # noqa: E402
 from bench.page_agreement import BEGIN as AGREEMENT_START, END as AGREEMENT_END  # noqa: E402
 from bench.phone import PHONE_END, PHONE_START  # noqa: E402
 from bench.report import marked_span  # noqa: E402
@@ -231,8 +232,9 @@ def document(results, args, previous, load_at_start):
     if flip_lines(results):
         lines += ["## Flip averaging (the switch DERMAI_FLIP_AVERAGE, on by default)", "", *flip_lines(results), ""]
     lines += [service_section(previous), ""]
-    # bench/batch.py's, bench/phone.py's and bench/page_agreement.py's
-    for begin, end in ((BATCH_START, BATCH_END), (PHONE_START, PHONE_END), (AGREEMENT_START, AGREEMENT_END)):
+    # bench/batch.py's, bench/phone.py's, bench/cold_start.py's and bench/page_agreement.py's
+    for begin, end in ((BATCH_START, BATCH_END), (PHONE_START, PHONE_END), (COLD_START, COLD_END),
+                       (AGREEMENT_START, AGREEMENT_END)):
         kept = marked_span(previous, begin, end)
         lines += [previous[kept[0]:kept[1]], ""] if kept else []
     return "\n".join(lines)

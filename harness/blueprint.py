@@ -82,6 +82,12 @@ def with_options(argv, options):
     return argv
 
 
+def with_app(argv, app):
+    """argv serving the WSGI application `app` ("module:callable") in place of the start line's own."""
+    served = gunicorn_settings(argv)["args"][0]
+    return [app if arg == served else arg for arg in argv]
+
+
 def gunicorn_settings(argv):
     """Gunicorn's own reading of a start line (workers, threads, timeout, ...): a dict of the set options."""
     from gunicorn.config import Config

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from harness import ProofError
-from harness.blueprint import gunicorn_settings, local_argv, start_command, with_options
+from harness.blueprint import gunicorn_settings, local_argv, start_command, with_app, with_options
 from harness.client import Client
 from harness.cpu_cap import CpuCap
 from harness.memory import service_pids
@@ -70,18 +70,20 @@ def snapshot_bundle(dest, attempts=4, wait_s=15):
 @contextlib.contextmanager
 def running_service(*, database_url=None, env=None, options=None, collect_static=False, engine="litert",
                     budget=512.0, port=None, log_path=None, bundle_snapshot=True, start_timeout=90,
-                    request_timeout=120, cpus=None):
+                    request_timeout=120, cpus=None, app=None):
     """render.yaml's service, answering /health/ 200, for the duration of the block; always stopped.
 
     `options` overrides Gunicorn options of the start line (e.g. {"--max-requests": 250}); `env` adds
     variables on top of production settings (a DERMAI_API_TOKEN there is also sent by the client). With
     `bundle_snapshot` the service reads a verified copy of the serving bundle unless `env` gives its own
     DERMAL_BUNDLE_DIR. With `cpus` the master and its workers run in a cgroup capped at that many CPUs (0.1 is
-    Render free's; the build steps are not capped); CapUnavailable where the machine cannot. ProofError when it
-    cannot start.
+    Render free's; the build steps are not capped); CapUnavailable where the machine cannot. `app` serves another
+    WSGI application ("module:callable") on the same line (bench/cold_start.py's engine without Django). ProofError
+    when it cannot start.
     """
     port = port or free_port()
     argv = with_options(local_argv(start_command(), port), options or {})
+    argv = with_app(argv, app) if app else argv
     gunicorn = gunicorn_settings(argv)  # refuses a line that does not run gunicorn before anything starts
     with tempfile.TemporaryDirectory(prefix="dermai-service-") as tmp:
         settings = {**server_env(tmp, port, database_url=database_url, engine=engine, budget=budget), **(env or {})}

@@ -2,7 +2,7 @@
 import pytest
 
 from harness import ProofError
-from harness.blueprint import gunicorn_settings, local_argv, start_command
+from harness.blueprint import gunicorn_settings, local_argv, start_command, with_app
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -28,3 +28,11 @@ def test_gunicorn_settings_is_gunicorns_own_reading():
     assert settings["workers"] == 1 and settings["threads"] == 2 and settings["timeout"] == 300
     with pytest.raises(ProofError):
         gunicorn_settings(["uvicorn", "app"])
+
+
+def test_with_app_serves_another_application_and_changes_nothing_else():
+    line = local_argv(start_command(), 8000)
+    other = with_app(line, "bench.engine_only:application")
+    assert gunicorn_settings(other)["args"] == ["bench.engine_only:application"]
+    assert [arg for arg in other if arg != "bench.engine_only:application"] == \
+        [arg for arg in line if arg != "dermai.wsgi:application"]
