@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import command_line, machine, table, with_marked_block  # noqa: E402
+from bench.report import add_section_arguments, command_line, machine, table, write_section  # noqa: E402
 from Dermal.inference.datasets import HELDOUT_DIR  # noqa: E402
 
 BATCH_START = "<!-- batch-view: produced by bench/batch.py; bench/engine.py keeps this section -->"
@@ -70,8 +70,7 @@ def section(results, images):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=HELDOUT_DIR / "images", help="photos (default %(default)s)")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md",
-                        help="the document whose batch section is rewritten (default %(default)s)")
+    add_section_arguments(parser, "batch")
     return parser.parse_args(argv)
 
 
@@ -79,8 +78,7 @@ def main(argv=None):
     args = parse_args(argv)
     results = [measure(args.images, workers, gradcam=False) for workers in (1, 2, None)]
     results.append(measure(args.images, None, gradcam=True))
-    text = args.markdown.read_text() if args.markdown.exists() else ""
-    args.markdown.write_text(with_marked_block(text, BATCH_START, BATCH_END, section(results, args.images)))
+    write_section(args.markdown, BATCH_START, BATCH_END, section(results, args.images))
     print(section(results, args.images))
     return 0
 

@@ -18,13 +18,12 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import command_line, machine, table, with_marked_block  # noqa: E402
+from bench.report import add_section_arguments, provenance, table, write_section  # noqa: E402
 
 COLD_START = "<!-- cold-start-view: produced by bench/cold_start.py; bench/engine.py keeps this section -->"
 COLD_END = "<!-- /cold-start-view -->"
@@ -91,9 +90,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="cold starts per stack (default %(default)s)")
     parser.add_argument("--cpus", type=float, default=0.1, help="the service's CPU cap (default %(default)s)")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md",
-                        help="the document whose cold-start section is rewritten (default %(default)s)")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "cold_start.json", help="the figures as JSON")
+    add_section_arguments(parser, "cold-start", "cold_start.json")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.cpus <= 0:
         parser.error("--runs must be at least 1 and --cpus above 0")
@@ -117,11 +114,9 @@ def main(argv=None):
                     print(f"bench/cold_start.py: cannot cap the CPU here ({exc}); nothing measured", file=sys.stderr)
                     return 2
                 progress.update()
-    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-              "command": command_line(argv), "cpus": args.cpus, "cgroup": runs[0]["cgroup"],
+    report = {**provenance(argv), "cpus": args.cpus, "cgroup": runs[0]["cgroup"],
               "stacks": summary(runs), "runs": runs}
-    text = args.markdown.read_text() if args.markdown.exists() else ""
-    args.markdown.write_text(with_marked_block(text, COLD_START, COLD_END, section(report)))
+    write_section(args.markdown, COLD_START, COLD_END, section(report))
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(section(report))
     return 0

@@ -28,13 +28,12 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import command_line, machine, table, with_marked_block  # noqa: E402
+from bench.report import add_section_arguments, provenance, table, write_section  # noqa: E402
 
 PHONE_START = "<!-- phone-view: produced by bench/phone.py; bench/engine.py keeps this section -->"
 PHONE_END = "<!-- /phone-view -->"
@@ -104,9 +103,7 @@ def parse_args(argv):
                         help="DERMAL_ENGINE values, measured in turn (default: %(default)s)")
     parser.add_argument("--cpus", type=float, default=0.1, help="the service's CPU cap (default %(default)s)")
     parser.add_argument("--warm", type=int, default=3, help="warm taps per engine (default %(default)s)")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md",
-                        help="the document whose phone section is rewritten (default %(default)s)")
-    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "phone.json", help="the figures as JSON")
+    add_section_arguments(parser, "phone", "phone.json")
     args = parser.parse_args(argv)
     if args.warm < 1 or args.cpus <= 0:
         parser.error("--warm must be at least 1 and --cpus above 0")
@@ -123,8 +120,7 @@ def main(argv=None):
     from harness.photos import largest_committed, phone_photo
 
     args = parse_args(argv)
-    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
-              "command": command_line(argv), "cpus": args.cpus, "network": NETWORK, "runs": []}
+    report = {**provenance(argv), "cpus": args.cpus, "network": NETWORK, "runs": []}
     with tempfile.TemporaryDirectory(prefix="dermai-phone-") as folder, sync_playwright() as playwright:
         photo = phone_photo(Path(folder) / "phone.jpg")
         report["photo"] = {"px": list(photo.size()), "bytes": photo.bytes(), "source": largest_committed().path.name}
@@ -138,8 +134,7 @@ def main(argv=None):
                     print(f"bench/phone.py: cannot cap the CPU here ({exc}); nothing measured", file=sys.stderr)
                     return 2
         browser.close()
-    text = args.markdown.read_text() if args.markdown.exists() else ""
-    args.markdown.write_text(with_marked_block(text, PHONE_START, PHONE_END, section(report)))
+    write_section(args.markdown, PHONE_START, PHONE_END, section(report))
     args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(section(report))
     return 0

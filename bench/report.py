@@ -27,6 +27,12 @@ def machine():
             f"Python {platform.python_version()}, load average {load}")
 
 
+def provenance(argv=None):
+    """When, where and by which command a benchmark's figures were measured, for its JSON and its section."""
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+            "command": command_line(argv)}
+
+
 def header(title, argv=None):
     """A document's title and provenance lines."""
     return [f"# {title}", "",
@@ -85,3 +91,16 @@ def with_marked_block(text, begin, end, block, after=None):
         at = text.index(f"{after}\n") + len(after) + 1
         return f"{text[:at]}\n{block}\n{text[at:]}"
     return f"{text.rstrip()}\n\n{block}\n"
+
+
+def add_section_arguments(parser, section, json_name=None):
+    """--markdown, the document whose `section` section a benchmark rewrites, and with `json_name` its --json."""
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "BENCHMARKS.md",
+                        help=f"the document whose {section} section is rewritten (default %(default)s)")
+    if json_name:
+        parser.add_argument("--json", type=Path, default=ROOT / "docs" / json_name, help="the figures as JSON")
+
+
+def write_section(path, begin, end, block):
+    """The document at `path` (made when missing) with its marked block rewritten as `block`."""
+    path.write_text(with_marked_block(path.read_text() if path.exists() else "", begin, end, block))
