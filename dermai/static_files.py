@@ -11,7 +11,7 @@ REMEMBERED_URLS = 512
 class StaticFilesOnDemandMiddleware(WhiteNoiseMiddleware):
     """WhiteNoise finding each static file at its first request, then remembering it.
 
-    Indexed at start, STATIC_ROOT (some 550 files with the admin's, each beside its .gz and .br) cost ~30 ms of
+    Indexed at start, STATIC_ROOT (some 550 files with the admin's: 277 URLs, each beside its .gz) cost ~30 ms of
     CPU, a third of a second of the worker's start at Render free's 0.1 CPU before anyone sees a page. WhiteNoise's
     autorefresh mode (WHITENOISE_AUTOREFRESH, on in settings) finds a file per request instead, with the same checks
     on the path; remembering each answer gives a file's later requests the cost, and the headers, the index gave
