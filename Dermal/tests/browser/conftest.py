@@ -54,7 +54,13 @@ def analyse(page):
     """Press Analyse and wait for the result, or for the form again with its reason, its scripts run."""
     page.click("#analyse")
     page.wait_for_selector("#triage, #error", timeout=60_000)
-    page.wait_for_load_state()  # the deferred scripts (result.js moves the focus) have run
+    scripts_have_run(page)
+
+
+def scripts_have_run(page):
+    """Wait for the page's deferred scripts (result.js moves the focus). A result written in by upload.js is a new
+    document, not a navigation, so Playwright's load state does not wait for it: its readyState does."""
+    page.wait_for_function("document.readyState === 'complete'")
 
 
 def result_variants(fixture_items, folder):

@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 from Dermal.tests.web.conftest import encoded, first_of, judge_scope
 from Dermal.tests.web.test_bad_inputs import png_declaring
 
-from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved
+from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved, scripts_have_run
 from .test_phone_and_paper import PHONE, assert_fits_the_width
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
@@ -150,7 +150,7 @@ def test_the_whole_flow_works_with_the_keyboard_alone(desk, live_server, fixture
     tab_to(desk, "analyse")
     desk.keyboard.press("Enter")
     desk.wait_for_selector("#triage", timeout=60_000)
-    desk.wait_for_load_state()  # result.js, deferred, has run
+    scripts_have_run(desk)
 
     assert focused(desk) == "headline"  # not the top of the page
     tab_to(desk, "print-report")
@@ -159,6 +159,24 @@ def test_the_whole_flow_works_with_the_keyboard_alone(desk, live_server, fixture
     tab_to(desk, "again")
     desk.keyboard.press("Enter")
     desk.wait_for_selector("#upload-form")
+
+
+def test_a_tab_pressed_before_the_result_script_runs_keeps_its_place(desk, live_server, fixture_items):
+    """result.js is deferred: on a slow link it can arrive after the person has pressed Tab, and must not pull the
+    focus back to the headline (where its outline is hidden)."""
+    held = []
+    desk.route("**/result*.js", lambda route: held.append(route))  # answered only once Tab has been pressed
+    choose_photo(desk, live_server.url + "/", first_of(fixture_items, "nv").path, gradcam=False)
+    with desk.expect_request("**/result*.js", timeout=60_000):
+        desk.click("#analyse")
+    assert focused(desk) == "headline"  # upload.js put it there as it wrote the page
+    tab_to(desk, "print-report")
+    assert desk.evaluate("window.printed") is None and len(held) == 1  # result.js is still held back
+    held[0].continue_()
+    scripts_have_run(desk)
+    assert focused(desk) == "print-report"
+    desk.keyboard.press("Enter")
+    assert desk.evaluate("window.printed") is True  # and result.js, now run, serves the button
 
 
 def test_a_phone_reaches_the_camera_with_the_keyboard(phone, live_server):
