@@ -7,6 +7,8 @@ it) is its own business.
 """
 import time
 
+from harness.chromium import wait_for_scripts
+
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 # Lighthouse's mobile throttling: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up (CDP takes bytes per second).
 NETWORK = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 // 8, "uploadThroughput": 750_000 // 8}
@@ -60,8 +62,7 @@ class Phone:
         self.page.tap("#analyse", no_wait_after=True)
         self.page.wait_for_selector(RESULT, state="visible", timeout=timeout_s * 1000)
         seconds = time.perf_counter() - started
-        # Its script too: the result is a document upload.js writes in, which Playwright's load state does not follow.
-        self.page.wait_for_function("document.readyState === 'complete'", timeout=timeout_s * 1000)
+        wait_for_scripts(self.page, timeout_s * 1000)  # its script too, counted in its weight
         return seconds, page_weight(self.transfers)
 
     def close(self):

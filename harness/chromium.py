@@ -11,3 +11,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def launch(playwright):
     """A headless Chromium from a started Playwright (playwright.sync_api.sync_playwright())."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def wait_for_scripts(page, timeout_ms=30_000):
+    """Wait until the page's deferred scripts have run. A result upload.js writes in is a new document, not a
+    navigation, so Playwright's load state does not follow it: the document's readyState does."""
+    page.wait_for_function("document.readyState === 'complete'", timeout=timeout_ms)

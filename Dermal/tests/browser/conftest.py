@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chromium import CHROMIUM, launch
+from harness.chromium import CHROMIUM, launch, wait_for_scripts
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
@@ -54,13 +54,7 @@ def analyse(page):
     """Press Analyse and wait for the result, or for the form again with its reason, its scripts run."""
     page.click("#analyse")
     page.wait_for_selector("#triage, #error", timeout=60_000)
-    scripts_have_run(page)
-
-
-def scripts_have_run(page):
-    """Wait for the page's deferred scripts (result.js moves the focus). A result written in by upload.js is a new
-    document, not a navigation, so Playwright's load state does not wait for it: its readyState does."""
-    page.wait_for_function("document.readyState === 'complete'")
+    wait_for_scripts(page)  # result.js moves the focus
 
 
 def result_variants(fixture_items, folder):

@@ -7,7 +7,9 @@ from axe_playwright_python.sync_playwright import Axe
 from Dermal.tests.web.conftest import encoded, first_of, judge_scope
 from Dermal.tests.web.test_bad_inputs import png_declaring
 
-from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved, scripts_have_run
+from harness.chromium import wait_for_scripts
+
+from .conftest import RESULT_PARTS, analyse, choose_photo, log_in_as_staff, result_variants, saved
 from .test_phone_and_paper import PHONE, assert_fits_the_width
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Chromium
@@ -150,7 +152,7 @@ def test_the_whole_flow_works_with_the_keyboard_alone(desk, live_server, fixture
     tab_to(desk, "analyse")
     desk.keyboard.press("Enter")
     desk.wait_for_selector("#triage", timeout=60_000)
-    scripts_have_run(desk)
+    wait_for_scripts(desk)
 
     assert focused(desk) == "headline"  # not the top of the page
     tab_to(desk, "print-report")
@@ -173,7 +175,7 @@ def test_a_tab_pressed_before_the_result_script_runs_keeps_its_place(desk, live_
     tab_to(desk, "print-report")
     assert desk.evaluate("window.printed") is None and len(held) == 1  # result.js is still held back
     held[0].continue_()
-    scripts_have_run(desk)
+    wait_for_scripts(desk)
     assert focused(desk) == "print-report"
     desk.keyboard.press("Enter")
     assert desk.evaluate("window.printed") is True  # and result.js, now run, serves the button
