@@ -17,6 +17,8 @@ from pathlib import Path
 
 from Dermal.AI_detection import BundleError, predict_skin_simple
 
+from . import photos
+
 # Peak resident memory of one analysing worker: ~150 MB for the model and a small photo, 240 MB measured on
 # derm_heldout, whose largest photo (30 MP) is decoded at 3 bytes a pixel (docs/BENCHMARKS.md, "Batch analysis").
 WORKER_PEAK_MB = 240
@@ -24,7 +26,7 @@ WORKER_PEAK_MB = 240
 
 @dataclass(frozen=True)
 class Job:
-    path: Path
+    path: Path  # or a photos.PhotoURL, read where the photo is analysed
     age: str | None = None
     sex: str | None = None
     site: str | None = None
@@ -47,15 +49,16 @@ class Outcome:
     pid: int                # the process that analysed it
 
 
-def analyse_job(job, options):
-    """One photo in, one Outcome out; only a broken bundle (which no photo can get past) raises."""
-    result = error = sha256 = overlay = None
+def analyse_photo(job, options):
+    """One photo in, (Outcome, its Grad-CAM PNG or None) out, the overlay not yet written anywhere; only a broken
+    bundle (which no photo can get past) raises."""
+    result = error = sha256 = png = None
     try:
-        data = job.path.read_bytes()
+        data = photos.read_bytes(job.path)
         sha256 = hashlib.sha256(data).hexdigest()
         result = predict_skin_simple(data, age=job.age, sex=job.sex, site=job.site,
                                      gradcam=options.gradcam_dir is not None, flip_average=options.flip_average)
-        overlay = _save_overlay(result.overlay_png, job.path, options.gradcam_dir)
+        png = result.overlay_png
         result = dataclasses.replace(result, overlay_image=None, photo_jpeg=b"")  # what crosses between processes
     except BundleError:
         raise
@@ -64,15 +67,21 @@ def analyse_job(job, options):
     except Exception as exc:  # noqa: BLE001 - any failure is this photo's, reported in its row
         error = str(exc) or type(exc).__name__
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return Outcome(job, result, error, sha256, overlay, round(peak, 1), os.getpid())
+    return Outcome(job, result, error, sha256, None, round(peak, 1), os.getpid()), png
 
 
-def _save_overlay(png, photo, folder):
+def save_overlay(outcome, png, folder):
+    """The Outcome with its overlay written into `folder` as <photo name>.png (unchanged without one)."""
     if png is None or folder is None:
-        return None
-    path = Path(folder) / f"{photo.stem}.png"
+        return outcome
+    path = Path(folder) / f"{outcome.job.path.stem}.png"
     path.write_bytes(png)
-    return path
+    return dataclasses.replace(outcome, overlay=path)
+
+
+def analyse_job(job, options):
+    """One photo in, one Outcome out, its overlay written by this process."""
+    return save_overlay(*analyse_photo(job, options), options.gradcam_dir)
 
 
 def _ignore_interrupts():

@@ -4,19 +4,25 @@ from tqdm import tqdm
 from . import batch, table
 
 
-def analyse_all(items, rows_out, options, workers, on_outcome=None):
+def analyse_all(items, rows_out, options, workers, on_outcome=None, cluster=None):
     """Analyse [(Job, Label or None)] into `rows_out` (a ResumableTable or StreamTable), skipping the photos it
     already holds; returns (rows in input order, the workers' peak resident memory in MB or None).
 
+    The photos go to `workers` processes here, or, given `cluster` (cluster.session's run: jobs, options ->
+    Outcomes in the order they finish), to a Dask cluster's workers. Each row is written as its photo is done.
     `on_outcome(outcome, label)` runs in this process for each new analysis (e.g. to record it in the history).
     The bar shows rate and time left on a terminal and stays quiet otherwise (disable=None).
     """
-    todo = [(job, label) for job, label in items if str(job.path) not in rows_out.done]
+    todo = {str(job.path): (job, label) for job, label in items if str(job.path) not in rows_out.done}
     peak = None
     try:
         with tqdm(total=len(items), initial=len(items) - len(todo), unit="photo", disable=None) as bar:
-            outcomes = batch.run([job for job, _ in todo], options, workers)
-            for outcome, (_, label) in zip(outcomes, todo):
+            jobs = [job for job, _ in todo.values()]
+            outcomes = cluster(jobs, options) if cluster else batch.run(jobs, options, workers)
+            for outcome in outcomes:
+                # Keyed by path, whichever worker answered: a second answer for a photo would be a KeyError
+                # here, never a second row.
+                _, label = todo.pop(str(outcome.job.path))
                 rows_out.add(table.row(outcome, label, options))
                 if on_outcome is not None:
                     on_outcome(outcome, label)

@@ -1,4 +1,5 @@
 """`manage.py analyse PHOTOS...`: every photo through the serving model, one CSV row each."""
+import contextlib
 import time
 from pathlib import Path
 
@@ -25,8 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--record", action="store_true", help="also record each analysis in the history "
                             "(the database of DATABASE_URL), as the web app does")
         runs.add_run_arguments(parser)
+        parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the photos to the workers of this "
+                            "running Dask scheduler instead of --workers processes here (README, 'On a Dask "
+                            "cluster'): the workers read the photos, this process writes the table, the overlays "
+                            "and the records")
 
     def handle(self, *args, **options):
+        if options["scheduler"] and options["workers"] is not None:
+            raise CommandError("--workers is for this machine; with --scheduler the cluster's workers analyse")
         try:
             _, _, class_info = runs.serving_classes()
             paths = photos.expand(options["inputs"])
@@ -44,16 +51,33 @@ class Command(BaseCommand):
             else table.StreamTable(columns, self.stdout)
         if out.done:
             self.stderr.write(f"resuming: {len(out.done)} photo(s) already analysed in {out.partial}")
-        workers = runs.workers(options["workers"], self.stderr.write)
         started, fresh = time.perf_counter(), len(items) - len(out.done)
         try:
-            rows, peak = analyse_all(items, out, run, workers, self._recorder() if options["record"] else None)
+            with self._where(options) as (workers, cluster):
+                rows, peak = analyse_all(items, out, run, workers, self._recorder() if options["record"] else None,
+                                         cluster)
         except KeyboardInterrupt:
             raise CommandError(f"interrupted: the finished rows are kept in {out.partial}; the same command "
                                "again analyses the rest" if options["csv"] else "interrupted") from None
+        except BundleError as exc:  # a worker's, the message naming it
+            raise CommandError(exc) from exc
         rate = fresh / (time.perf_counter() - started)
         self._finish(rows, f"{fresh} analysed at {rate:.2f} photos/s" + (f", peak {peak:.0f} MB per worker"
                                                                          if peak else ""), options["csv"])
+
+    @contextlib.contextmanager
+    def _where(self, options):
+        """(local worker count, None), or (None, the Dask cluster's run) with --scheduler."""
+        if options["scheduler"] is None:
+            yield runs.workers(options["workers"], self.stderr.write), None
+            return
+        from Dermal.measure import cluster  # Dask only when asked for
+
+        try:
+            with cluster.session(options["scheduler"], self.stderr.write) as run_on_cluster:
+                yield None, run_on_cluster
+        except cluster.ClusterError as exc:
+            raise CommandError(exc) from exc
 
     def _check_labels(self, paths, labels):
         if not labels:

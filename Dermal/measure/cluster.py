@@ -1,0 +1,151 @@
+"""`manage.py analyse --scheduler ADDRESS`: the photos analysed by the workers of a running Dask cluster.
+
+Dask does the distributing: one task per photo (client.map), results taken as they finish (as_completed), the
+tasks of a worker that dies rescheduled on the others by the scheduler. A task is pure (a photo's path and the
+run's options in, its Outcome and overlay PNG out, nothing written on the worker), so running it again on another
+worker changes nothing, and the pipeline keys each answer by its photo's path, so none is written twice.
+
+Where things happen:
+- the photos are read by the workers (a shared file system, or object storage through fsspec by URL);
+- each worker process loads the model once (ServingModel, a WorkerPlugin: for the workers there now and for
+  those that join later), after getting this command's engine settings (Dask's Environ nanny plugin);
+- overlays come back as PNG bytes and are written into --gradcam DIR on this machine; --record writes into this
+  process's DATABASE_URL, as locally.
+"""
+import contextlib
+import dataclasses
+import os
+from functools import partial
+from pathlib import Path
+
+from distributed import Client, KilledWorker, WorkerPlugin, as_completed, get_worker
+from distributed.diagnostics.plugin import Environ
+
+from Dermal.inference.bundle import BundleError, check_bundle
+
+from . import batch
+
+# The scheduler should answer at once; an address that does not should fail the command as quickly.
+CONNECT_TIMEOUT_S = 5
+# The settings the inference layer reads (DERMAL_ENGINE, DERMAL_PRECISION, DERMAI_MAX_PIXELS, ...): the workers
+# get this command's, so that they answer as this machine would.
+ENGINE_PREFIXES = ("DERMAL_", "DERMAI_")
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot run the analysis: unreachable, or its workers cannot run DermAI."""
+
+
+def engine_environ():
+    """This process's engine settings (run on each worker too, to compare)."""
+    return {name: value for name, value in os.environ.items() if name.startswith(ENGINE_PREFIXES)}
+
+
+def backbone_digest():
+    """The serving backbone's SHA-256 and precision: what makes two machines give the same probabilities."""
+    manifest, precision, _ = check_bundle()
+    return f"{precision} {manifest['backbones'][precision]['sha256'][:12]}"
+
+
+def _named(worker, exc):
+    return BundleError(f"worker {worker.name} ({worker.address}): {exc}")
+
+
+class ServingModel(WorkerPlugin):
+    """Loads the serving model in each worker process once, and refuses a worker whose bundle is missing a file
+    or is not this command's (a checkout at another commit)."""
+
+    name = "dermai-serving-model"
+
+    def __init__(self, digest):
+        self.digest = digest
+
+    def setup(self, worker):
+        from Dermal.inference.engines import get_engine  # the worker's own import: LiteRT, never TensorFlow
+
+        try:
+            theirs = backbone_digest()
+            if theirs != self.digest:
+                raise BundleError(f"its bundle's backbone is {theirs}, this command's is {self.digest}: run the "
+                                  "workers on the same commit as the command")
+            get_engine()
+        except BundleError as exc:
+            raise _named(worker, exc) from exc
+
+
+def analyse_remotely(job, options):
+    """One photo on a worker: (Outcome, overlay PNG or None), to be written by the client."""
+    try:
+        return batch.analyse_photo(job, options)
+    except BundleError as exc:
+        raise _named(get_worker(), exc) from exc
+
+
+def connect(address):
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {reason}") from exc
+
+
+def _give_environ(client, say):
+    """Set this command's engine settings on the workers where they differ, the way Dask documents: the Environ
+    nanny plugin, which restarts them (so module-level settings are read afresh) and reaches later workers."""
+    wanted = engine_environ()
+    differing = [address for address, theirs in client.run(engine_environ).items()
+                 if any(theirs.get(name) != value for name, value in wanted.items())]
+    if differing:
+        say(f"restarting {len(differing)} worker(s) with this command's engine settings "
+            f"({', '.join(sorted(wanted))})")
+        client.register_plugin(Environ(wanted), name="dermai-engine-environ")
+
+
+def prepare(client, say):
+    """Get every worker ready to analyse: engine settings given, model loaded (raises ClusterError, BundleError)."""
+    try:
+        _give_environ(client, say)
+        client.register_plugin(ServingModel(backbone_digest()))
+    except ImportError as exc:
+        raise ClusterError(f"a worker cannot import DermAI ({exc}): start the workers in a checkout of this "
+                           "commit with PYTHONPATH set to it (README, 'On a Dask cluster')") from exc
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    say(f"{len(workers)} worker(s) at {client.scheduler.address}, each with the model loaded"
+        + ("" if workers else ": the photos wait for workers to join"))
+
+
+def _reachable(job):
+    """The job as a worker must see it: a local path made absolute (the workers' working folder is not ours)."""
+    return job if not isinstance(job.path, Path) else dataclasses.replace(job, path=job.path.absolute())
+
+
+def _outcome(future, result, job, options):
+    if future.status != "error":
+        outcome, png = result
+        return batch.save_overlay(dataclasses.replace(outcome, job=job), png, options.gradcam_dir)
+    _, exc, traceback = result
+    if isinstance(exc, KilledWorker):  # this photo took down every worker that tried it (memory?): its row says so
+        return batch.Outcome(job, None, f"{exc.allowed_failures + 1} workers died analysing it", None, None, 0.0, 0)
+    raise exc.with_traceback(traceback)
+
+
+def run(client, jobs, options):
+    """Outcomes of `jobs` as the workers finish them (not in input order), each with its job as given and its
+    overlay written here into options.gradcam_dir."""
+    futures = client.map(analyse_remotely, [_reachable(job) for job in jobs], options=options)
+    given = dict(zip((future.key for future in futures), jobs))
+    finished = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+    del futures  # as_completed alone holds them: each is released (its result freed) once its row is out
+    for future, result in finished:
+        yield _outcome(future, result, given.pop(future.key), options)
+
+
+@contextlib.contextmanager
+def session(address, say):
+    """A connected, prepared cluster: yields run(jobs, options) for pipeline.analyse_all; disconnects after."""
+    client = connect(address)
+    try:
+        prepare(client, say)
+        yield partial(run, client)
+    finally:
+        client.close()
