@@ -2,12 +2,12 @@
 the upload page and timing it until the result shows; what the result page weighed as transferred.
 
 Only the page's stable contract is used: the file input `#photo`, the button `#analyse`, and the result page's
-`#triage` / `#referral`; how the page gets there (a plain form post, or a script that scales the photo and posts
+`#triage` / `#referral` and its print button, shown once its script has run; how the page gets there (a plain form post, or a script that scales the photo and posts
 it) is its own business.
 """
 import time
 
-from harness.chromium import wait_for_scripts
+from harness.chromium import wait_for_result
 
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 # Lighthouse's mobile throttling: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up (CDP takes bytes per second).
@@ -62,7 +62,7 @@ class Phone:
         self.page.tap("#analyse", no_wait_after=True)
         self.page.wait_for_selector(RESULT, state="visible", timeout=timeout_s * 1000)
         seconds = time.perf_counter() - started
-        wait_for_scripts(self.page, timeout_s * 1000)  # its script too, counted in its weight
+        wait_for_result(self.page, timeout_s * 1000)  # its script too, counted in its weight
         return seconds, page_weight(self.transfers)
 
     def close(self):

@@ -13,7 +13,8 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
-def wait_for_scripts(page, timeout_ms=30_000):
-    """Wait until the page's deferred scripts have run. A result upload.js writes in is a new document, not a
-    navigation, so Playwright's load state does not follow it: the document's readyState does."""
-    page.wait_for_function("document.readyState === 'complete'", timeout=timeout_ms)
+def wait_for_result(page, timeout_ms=60_000):
+    """Wait for the result page with its script run (its print button shows only then), or for the form again with
+    its reason (#error). A page upload.js writes in is a new document, not a navigation: its readyState is already
+    'complete' before its deferred scripts arrive, so neither it nor Playwright's load state says they have run."""
+    page.wait_for_selector("#print-report, #error", state="visible", timeout=timeout_ms)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chromium import CHROMIUM, launch, wait_for_scripts
+from harness.chromium import CHROMIUM, launch, wait_for_result
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
@@ -53,8 +53,7 @@ def choose_photo(page, url, photo, preview=True, **boxes):
 def analyse(page):
     """Press Analyse and wait for the result, or for the form again with its reason, its scripts run."""
     page.click("#analyse")
-    page.wait_for_selector("#triage, #error", timeout=60_000)
-    wait_for_scripts(page)  # result.js moves the focus
+    wait_for_result(page)
 
 
 def result_variants(fixture_items, folder):
