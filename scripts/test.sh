@@ -5,6 +5,9 @@
 #                             skips cleanly; the database tests again on a real PostgreSQL; the pre-deploy proof
 #   scripts/test.sh --quick   the inner loop: the unit-level tests of every module (no servers, no browser, no
 #                             TensorFlow, no labelled sets), about a minute once set up
+#   scripts/test.sh --repeat N PATH...   the tests at PATH (pytest's own selection: files, folders, -k, -m) run N times,
+#                             each a fresh two-worker session as in the suite, stopping at the first failure: every new
+#                             browser or real-server test passes 20 runs with it before it lands
 # Real Gunicorn, PostgreSQL (Debian's) and headless Chromium (Debian's) are started by the tests that need them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,18 @@ trap 'rm -rf "$hidden"' EXIT
 if [ "${1:-}" = --quick ]; then
   stage "set up (.venv)" scripts/setup.sh requirements-dev.txt
   stage "quick: unit-level tests, no servers" env DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -n 2 -m "not slow and not needs_data"
+  exit
+fi
+
+if [ "${1:-}" = --repeat ]; then
+  [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] && [ $# -ge 3 ] || { echo "usage: scripts/test.sh --repeat N PATH..." >&2; exit 2; }
+  runs=$2
+  shift 2
+  stage "set up (.venv)" scripts/setup.sh requirements-dev.txt
+  for run in $(seq "$runs"); do
+    stage "run $run of $runs" "${pytest[@]}" -n 2 "$@" || { echo "== repeat: run $run of $runs failed"; exit 1; }
+  done
+  echo "== repeat: $runs of $runs runs passed"
   exit
 fi
 
