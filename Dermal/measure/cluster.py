@@ -27,9 +27,11 @@ from . import batch
 
 # The scheduler should answer at once; an address that does not should fail the command as quickly.
 CONNECT_TIMEOUT_S = 5
-# The settings the inference layer reads (DERMAL_ENGINE, DERMAL_PRECISION, DERMAI_MAX_PIXELS, ...): the workers
-# get this command's, so that they answer as this machine would.
-ENGINE_PREFIXES = ("DERMAL_", "DERMAI_")
+# The settings of how the inference layer analyses a photo: the workers get this command's, so that they answer
+# as this machine would. Where the bundle is (DERMAL_BUNDLE_DIR, DERMAL_KERAS_MODEL) is each machine's own: that
+# it is the same model is checked (ServingModel). DERMAI_REFERRAL_OVERRIDE must name the same file on the workers.
+ENGINE_SETTINGS = ("DERMAL_ENGINE", "DERMAL_PRECISION", "DERMAL_THREADS", "DERMAI_MAX_PIXELS",
+                   "DERMAI_DISPLAY_MAX_SIDE", "DERMAI_REFERRAL_OVERRIDE")
 
 
 class ClusterError(RuntimeError):
@@ -38,7 +40,7 @@ class ClusterError(RuntimeError):
 
 def engine_environ():
     """This process's engine settings (run on each worker too, to compare)."""
-    return {name: value for name, value in os.environ.items() if name.startswith(ENGINE_PREFIXES)}
+    return {name: os.environ[name] for name in ENGINE_SETTINGS if name in os.environ}
 
 
 def backbone_digest():
@@ -89,16 +91,34 @@ def connect(address):
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {reason}") from exc
 
 
+class EngineEnviron(Environ):
+    """Dask's Environ nanny plugin (restarting each worker with these settings, and reaching later workers),
+    replacing the engine settings an earlier command gave rather than adding to them."""
+
+    async def setup(self, nanny):
+        for name in ENGINE_SETTINGS:
+            nanny.env.pop(name, None)
+        await super().setup(nanny)
+
+
+def _differing(client, wanted):
+    """{worker address: its engine settings} of the workers whose settings are not `wanted`."""
+    return {address: theirs for address, theirs in client.run(engine_environ).items() if theirs != wanted}
+
+
 def _give_environ(client, say):
-    """Set this command's engine settings on the workers where they differ, the way Dask documents: the Environ
-    nanny plugin, which restarts them (so module-level settings are read afresh) and reaches later workers."""
+    """Give the workers this command's engine settings where theirs differ; one that keeps others (set where it
+    was started, or a worker without a nanny) would not answer as this machine does: ClusterError."""
     wanted = engine_environ()
-    differing = [address for address, theirs in client.run(engine_environ).items()
-                 if any(theirs.get(name) != value for name, value in wanted.items())]
-    if differing:
-        say(f"restarting {len(differing)} worker(s) with this command's engine settings "
-            f"({', '.join(sorted(wanted))})")
-        client.register_plugin(Environ(wanted), name="dermai-engine-environ")
+    if not _differing(client, wanted):
+        return
+    say(f"restarting the workers with this command's engine settings ({', '.join(sorted(wanted)) or 'none set'})")
+    client.register_plugin(EngineEnviron(wanted), name="dermai-engine-settings")
+    stuck = _differing(client, wanted)
+    if stuck:
+        address, theirs = next(iter(stuck.items()))
+        raise ClusterError(f"the worker at {address} runs with {theirs or 'no engine settings'}, this command "
+                           f"with {wanted or 'none'}: set the same where the worker is started")
 
 
 def prepare(client, say):

@@ -121,6 +121,30 @@ class StreamTable:
         pass
 
 
+def _float_or_text(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def differences(rows, reference, tolerance=1e-9):
+    """[(path, column, value, reference value)] where two tables of the same photos disagree beyond `tolerance`,
+    row for row, leaving out what differs between any two runs (the timings, where the overlays were written)."""
+    if [r["path"] for r in rows] != [r["path"] for r in reference]:
+        return [("", "path", len(rows), len(reference))]
+    compared = [c for c in rows[0] if not c.startswith("seconds_") and c != "gradcam_png"] if rows else []
+    found = []
+    for row, other in zip(rows, reference):
+        for column in compared:
+            value, expected = _float_or_text(row[column]), _float_or_text(other[column])
+            same = abs(value - expected) <= tolerance if isinstance(value, float) and isinstance(expected, float) \
+                else value == expected
+            if not same:
+                found.append((row["path"], column, row[column], other[column]))
+    return found
+
+
 def read_table(path):
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
