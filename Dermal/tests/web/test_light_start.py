@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-# matplotlib and tqdm serve the measuring commands (manage.py analyse, evaluate) only: never a web worker.
+# matplotlib and tqdm serve the measuring commands (manage.py analyse, evaluate) only: never a web worker; nor do
+# dask, distributed and fsspec (analyse --scheduler).
 HEAVY = ("numpy", "PIL", "simplejpeg", "ai_edge_litert", "Dermal.AI_detection", "Dermal.inference.engines",
-         "matplotlib", "tqdm", "Dermal.measure", "sklearn", "trust")
+         "matplotlib", "tqdm", "Dermal.measure", "sklearn", "trust", "dask", "distributed", "fsspec")
 HARNESS = ("yaml", "requests", "harness")  # the pre-deploy proof's libraries: in requirements.txt, never imported here
 FOR_MEMORY = ("psutil",)  # /memory/'s alone: 40 ms of CPU a cold start at 0.1 CPU does without
 
