@@ -14,6 +14,8 @@ Where things happen:
 """
 import contextlib
 import dataclasses
+import hashlib
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 from distributed import Client, KilledWorker, WorkerPlugin, as_completed, get_worker
 from distributed.diagnostics.plugin import Environ
 
-from Dermal.inference.bundle import BundleError, check_bundle
+from Dermal.inference.bundle import BundleError, checked_bundle
 
 from . import batch
 
@@ -43,10 +45,11 @@ def engine_environ():
     return {name: os.environ[name] for name in ENGINE_SETTINGS if name in os.environ}
 
 
-def backbone_digest():
-    """The serving backbone's SHA-256 and precision: what makes two machines give the same probabilities."""
-    manifest, precision, _ = check_bundle()
-    return f"{precision} {manifest['backbones'][precision]['sha256'][:12]}"
+def bundle_digest():
+    """The serving bundle's precision and manifest digest (the manifest holds every file's SHA-256): the same on
+    two machines, they give the same probabilities."""
+    manifest, precision, _ = checked_bundle()
+    return f"{precision} {hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
 def _named(worker, exc):
@@ -66,9 +69,9 @@ class ServingModel(WorkerPlugin):
         from Dermal.inference.engines import get_engine  # the worker's own import: LiteRT, never TensorFlow
 
         try:
-            theirs = backbone_digest()
+            theirs = bundle_digest()
             if theirs != self.digest:
-                raise BundleError(f"its bundle's backbone is {theirs}, this command's is {self.digest}: run the "
+                raise BundleError(f"its bundle is {theirs}, this command's is {self.digest}: run the "
                                   "workers on the same commit as the command")
             get_engine()
         except BundleError as exc:
@@ -125,7 +128,7 @@ def prepare(client, say):
     """Get every worker ready to analyse: engine settings given, model loaded (raises ClusterError, BundleError)."""
     try:
         _give_environ(client, say)
-        client.register_plugin(ServingModel(backbone_digest()))
+        client.register_plugin(ServingModel(bundle_digest()))
     except ImportError as exc:
         raise ClusterError(f"a worker cannot import DermAI ({exc}): start the workers in a checkout of this "
                            "commit with PYTHONPATH set to it (README, 'On a Dask cluster')") from exc
