@@ -58,6 +58,15 @@ class LocalCluster:
             names = {address: info["name"] for address, info in client.scheduler_info(n_workers=-1)["workers"].items()}
             return {names[address]: pid for address, pid in client.run(os.getpid).items()}
 
+    def wait_until_busy(self, name):
+        """Wait until the worker `name` holds tasks (sent to it, running or queued there); returns how many."""
+        with self._client() as client:
+            address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items() if w["name"] == name)
+            deadline = time.monotonic() + STARTUP_S
+            while not client.processing([address])[address] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return len(client.processing([address])[address])
+
     def _client(self):
         from distributed import Client
 

@@ -100,18 +100,6 @@ def test_photos_by_file_url_are_read_by_the_workers(cluster, local_and_cluster, 
     assert differences(rows, [{**same_photos[r["image_id"]], "path": r["path"]} for r in rows]) == []
 
 
-def busy(cluster, name):
-    """The tasks the worker `name` holds, once it holds any (its address and them)."""
-    from distributed import Client
-
-    with Client(cluster.address, set_as_default=False) as client:
-        address = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items() if w["name"] == name)
-        deadline = time.monotonic() + 120
-        while not client.processing([address])[address] and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return address, client.processing([address])[address]
-
-
 def test_a_worker_killed_mid_run_loses_no_photo_and_answers_none_twice(cluster, local_and_cluster, tmp_path):
     _, local_rows, _ = local_and_cluster["local"]
     folder = tmp_path / "photos"
@@ -124,7 +112,7 @@ def test_a_worker_killed_mid_run_loses_no_photo_and_answers_none_twice(cluster, 
         run = subprocess.Popen(command("analyse", folder, "--labels", FIXTURES_DIR / "labels.csv", "--scheduler",
                                        cluster.address), cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-        _, held = busy(cluster, "victim")
+        held = cluster.wait_until_busy("victim")
         os.killpg(victim.pid, signal.SIGKILL)
         streamed, errors = run.communicate(timeout=300)
     finally:
