@@ -141,7 +141,8 @@ def section(local, clustered, described):
         "analyses in the command's own process, Django included).", "",
         *table(["workers", "Grad-CAM", "photos", "photos/s", "photos/s, whole command", "wall", "peak per worker"],
                _local_rows(local)), "",
-        f"With no --workers the command said: `{why}`.", "", *_cluster_part(clustered, local), BATCH_END])
+        *([f"With no --workers the command said: `{why}`.", ""] if why else []), *_cluster_part(clustered, local),
+        BATCH_END])
 
 
 def parse_args(argv):
@@ -150,6 +151,8 @@ def parse_args(argv):
     parser.add_argument("--photos", type=int, help="link the photos of --images over and over under distinct "
                         "names until there are this many")
     parser.add_argument("--no-cluster", action="store_true", help="the local rows only")
+    parser.add_argument("--counted-only", action="store_true", help="of the local rows, 1 and 2 workers only (no "
+                        "worker count of the command's own choice, no Grad-CAM): what the cluster rows compare with")
     add_section_arguments(parser, "batch")
     return parser.parse_args(argv)
 
@@ -158,8 +161,10 @@ def main(argv=None):
     args = parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         images = copies(args.images, args.photos, Path(scratch)) if args.photos else args.images
-        local = [measure(images, workers, gradcam=False) for workers in (1, 2, None)]
-        local.append(measure(images, None, gradcam=True))
+        local = [measure(images, workers, gradcam=False) for workers in (1, 2) + ((None,) if not args.counted_only
+                                                                                  else ())]
+        if not args.counted_only:
+            local.append(measure(images, None, gradcam=True))
         clustered = [] if args.no_cluster else [
             on_cluster(images, workers, Path(tempfile.mkdtemp(dir=scratch)), killed=killed)
             for workers, killed in ((1, False), (2, False), (3, True))]

@@ -148,7 +148,8 @@ def _outcome(future, result, job, options):
         return batch.save_overlay(dataclasses.replace(outcome, job=job), png, options.gradcam_dir)
     _, exc, traceback = result
     if isinstance(exc, KilledWorker):  # this photo took down every worker that tried it (memory?): its row says so
-        return batch.Outcome(job, None, f"{exc.allowed_failures + 1} workers died analysing it", None, None, 0.0, 0)
+        return batch.Outcome(job, result=None, error=f"{exc.allowed_failures + 1} workers died analysing it",
+                             sha256=None, overlay=None, peak_mb=0.0, pid=0)
     raise exc.with_traceback(traceback)
 
 

@@ -65,3 +65,15 @@ def test_a_stream_table_writes_each_row_at_once(columns):
     rows.add(cells(columns, "a.jpg"))
     assert stream.getvalue().splitlines()[1].startswith("a.jpg,")
     assert rows.finish(["a.jpg"])[0]["path"] == "a.jpg"
+
+
+def test_two_tables_differ_where_a_value_does_beyond_the_tolerance_but_never_in_timings(fixture_rows):
+    rows = [dict(row) for row in fixture_rows[:3]]
+    nudged = [{**row, "seconds_total": "99", "gradcam_png": "elsewhere.png"} for row in rows]
+    assert table.differences(nudged, rows) == []
+    nudged[1]["p_mel"] = repr(float(rows[1]["p_mel"]) + 1e-10)
+    assert table.differences(nudged, rows) == []
+    nudged[1]["p_mel"], nudged[2]["top_class"] = repr(float(rows[1]["p_mel"]) + 1e-8), "vasc"
+    assert [(path, column) for path, column, *_ in table.differences(nudged, rows)] == \
+        [(rows[1]["path"], "p_mel"), (rows[2]["path"], "top_class")]
+    assert table.differences(nudged[:2], rows) == [("", "path", 2, 3)]  # a photo missing is a difference too
