@@ -38,22 +38,24 @@ CLASS_DESCRIPTIONS = (
     gettext_noop("Angioma, angiokeratoma, pyogenic granuloma or hemorrhage."),
 )
 
-# manifest.json backbones.<precision>.triage.<mode>.images and .measured_on: the end of the sentences "The threshold
-# was chosen to refer at least 90% of malignant lesions in <images>." and "Measured on <measured_on>, it referred ...".
-TRIAGE_WORDS = (
-    # Translators: derm_eval and derm_heldout are the names of photo sets: leave them as they are.
-    gettext_noop("derm_eval (56 photos) + derm_heldout (97 photos)"),
-    # Translators: derm_heldout is the name of a photo set: leave it as it is.
-    gettext_noop("derm_heldout, cross-validated: each photo referred by a threshold chosen without it"),
-)
+# manifest.json backbones.<precision>.triage.<mode>.images and .measured_on, which name the photo sets in the
+# project's own words, and what a person reads instead (in every language, English included): the end of the
+# sentences "The threshold was chosen to refer at least 90% of malignant lesions in <images>." and "Measured on
+# <measured_on>, it referred ...".
+TRIAGE_WORDS = {
+    "derm_eval (56 photos) + derm_heldout (97 photos)": gettext_noop("153 photos whose diagnosis is known"),
+    "derm_heldout, cross-validated: each photo referred by a threshold chosen without it": gettext_noop(
+        "97 of those photos, each referred or not by a threshold chosen without it"),
+}
 
-REGISTERED = frozenset(CLASS_NAMES + CLASS_DESCRIPTIONS + TRIAGE_WORDS)
+REGISTERED = frozenset(CLASS_NAMES + CLASS_DESCRIPTIONS + tuple(TRIAGE_WORDS))
 TRIAGE_KEYS = ("images", "measured_on")
 
 
 def translated(text):
-    """A string of the manifest in the active language (as it is when the catalogue does not know it)."""
-    return gettext(text) if text else text
+    """A string of the manifest in plain words (TRIAGE_WORDS) in the active language (as it is when the catalogue
+    does not know it)."""
+    return gettext(TRIAGE_WORDS.get(text, text)) if text else text
 
 
 def translated_triage(triage):

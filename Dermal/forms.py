@@ -52,7 +52,8 @@ def _labelled(field, values):
 class AnalysisForm(forms.Form):
     """The API's fields: the photo, optional age/sex/site within what the model knows, Grad-CAM, flip averaging."""
 
-    image = forms.FileField(label=_("Photo"), widget=forms.FileInput(attrs={"id": "photo", "accept": "image/*"}))
+    image = forms.FileField(label=_("Photo"), error_messages={"required": _("no photo was sent")},
+                            widget=forms.FileInput(attrs={"id": "photo", "accept": "image/*"}))
     age = forms.IntegerField(label=_("Age"), required=False, min_value=0, widget=forms.NumberInput(attrs={"id": "age"}))
     sex = forms.ChoiceField(label=_("Sex"), required=False, widget=forms.Select(attrs={"id": "sex"}))
     site = forms.ChoiceField(label=_("Body site"), required=False, widget=forms.Select(attrs={"id": "site"}))

@@ -52,10 +52,31 @@ def translated(message_id, params=None):
                                       for name, value in (params or {}).items()})
 
 
+# A refusal names what it refused in words, never by the field's code (the API's parameter, in its own "field").
+FIELD_SENTENCES = {
+    "image": gettext_noop("The photo could not be analysed: %(reason)s."),
+    "age": gettext_noop("The age could not be used: %(reason)s."),
+    "sex": gettext_noop("The sex could not be used: %(reason)s."),
+    "site": gettext_noop("The body site could not be used: %(reason)s."),
+    "gradcam": gettext_noop("The Grad-CAM choice could not be used: %(reason)s."),
+    "flip_average": gettext_noop("The flip averaging choice could not be used: %(reason)s."),
+}
+# The engine's reasons about a metadata value name their field (%(field)s): in words too.
+FIELD_NAMES = {"age": gettext_noop("the age"), "sex": gettext_noop("the sex"), "site": gettext_noop("the body site")}
+
+
+def _continued(reason):
+    """A reason as the end of a sentence: its first letter small unless it starts a name (JPEG, GIF), no full stop."""
+    reason = str(reason).strip().rstrip(".")
+    starts_a_word = len(reason) > 1 and reason[0].isupper() and reason[1].islower()
+    return reason[0].lower() + reason[1:] if starts_a_word else reason
+
+
 def on_field(field, reason):
-    """A refusal's public text: the field at fault by its code (the form's field and the API's parameter, the same
-    in every language), then the reason, a whole sentence in the reader's language."""
-    return f"{field}: {reason}"
+    """A refusal's public text: one sentence in the reader's language that says what was refused and why, naming
+    the field in words (its code stays in the API's "field")."""
+    sentence = FIELD_SENTENCES.get(field, gettext_noop("The request could not be analysed: %(reason)s."))
+    return gettext(sentence) % {"reason": _continued(reason)}
 
 
 def refusal(exc):
@@ -67,8 +88,11 @@ def refusal(exc):
         logger.error("the model is unavailable: %s", log_detail(exc))
         return Refusal(503, translated(MODEL_UNAVAILABLE, {"problem": str(exc)}))
     logger.info("refused an upload with %s: %s", exc.status, log_detail(exc))  # an UploadRefused
-    message = on_field(exc.field, translated(exc.message_id, exc.params)) if exc.message_id else str(exc)
-    return Refusal(exc.status, message, exc.field)
+    if exc.message_id:
+        reason = translated(exc.message_id, {**exc.params, "field": gettext(FIELD_NAMES.get(exc.field, exc.field))})
+    else:
+        reason = str(exc).removeprefix(f"{exc.field}: ")  # its English message, "<field>: <reason>"
+    return Refusal(exc.status, on_field(exc.field, reason), exc.field)
 
 
 def bundle_problem(exc):

@@ -6,15 +6,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _, pgettext
 
 from .class_words import translated
 from .inference.bundle import BundleError, bundle_dir, checked_bundle, class_infos, read_manifest
 from .inference.switches import engine_name, gradcam_enabled, model_loaded
 from .inference.memory import budget_mb, process_memory
+from .inference.words import decimal
 from .models import Analysis
 from .public_errors import bundle_problem, database_problem
+from .templatetags.dermal_format import percent
 from .services import history_write_failures
 
 _health_logged = {"problems": []}
@@ -189,7 +191,12 @@ def _on_off(value):
 
 
 def _percent(value, decimals=1):
-    return "" if value is None else f"{100 * value:.{decimals}f}%"
+    """In the active language's number format, as on the pages ('0,62%' in Vietnamese)."""
+    return "" if value is None else percent(value, decimals)
+
+
+def _decimal(value, decimals):
+    return "" if value is None else formats.number_format(decimal(value, decimals), decimals)
 
 
 # Titles and words in the active language (gettext_lazy here, pgettext in the cells); codes and figures as they are.
@@ -205,7 +212,7 @@ HISTORY_COLUMNS = (
     (_("Override calibrated on"), lambda row: row.threshold_calibrated_on),
     (_("Scope"), lambda row: row.get_scope_display()),
     (_("Scope reasons"), lambda row: " ".join(row.scope_reasons)),
-    (_("Natural-image distance"), lambda row: "" if row.natural_distance is None else f"{row.natural_distance:.3f}"),
+    (_("Natural-image distance"), lambda row: _decimal(row.natural_distance, 3)),
     (_("Warnings"), lambda row: " ".join(row.warnings)),
     (_("Age"), lambda row: "" if row.age is None else str(row.age)),
     (_("Sex"), lambda row: row.sex),

@@ -77,7 +77,8 @@ def _blank_page_form():
 def _form_page(request, form, refusal=None):
     """The upload form; with a refusal, its reason and status (400, 413, 415 or 503)."""
     context = {"form": form, "error": refusal and refusal.message, "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-               "send_side": SEND_LONG_SIDE, "send_quality": SEND_JPEG_QUALITY}
+               "send_side": SEND_LONG_SIDE, "send_quality": SEND_JPEG_QUALITY,
+               "history_days": settings.DERMAI_HISTORY_DAYS}
     return TemplateResponse(request, "dermal/upload.html", context, status=refusal.status if refusal else 200,
                             headers=refusal.headers() if refusal else None).render()
 
@@ -128,12 +129,13 @@ def _result_context(manifest, result, record):
         **result_words(result),
         "rows": rows,
         "top_three": rows[:3],
-        "malignant_names": " + ".join(sorted(row["name"].lower() for row in rows if row["malignant"])),
+        "malignant_names": " + ".join(sorted(row["name"] for row in rows if row["malignant"])),  # names as written
         "analysed_at": record.created_at if record else timezone.now(),
         "photo_uri": _data_uri("image/jpeg", result.photo_jpeg),
         "overlay_uri": _data_uri("image/jpeg", result.overlay_jpeg),
         "flip_average_help": FLIP_AVERAGE_HELP,
         "disclaimer": DISCLAIMER,
+        "history_days": settings.DERMAI_HISTORY_DAYS,
     }
 
 

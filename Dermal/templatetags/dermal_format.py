@@ -13,9 +13,9 @@ REGION_WORDS = {"top_left": _("the upper left"), "top": _("the top"), "top_right
 
 
 @register.filter
-def percent(probability):
-    """0.1234 -> '12.3%' ('12,3%' in Vietnamese: the active language's decimal separator)."""
-    return f"{formats.number_format(decimal(100 * float(probability), 1), 1)}%"  # rounded: number_format cuts
+def percent(probability, decimals=1):
+    """0.1234 -> '12.3%' ('12,3%' in Vietnamese: the active language's decimal separator); `decimals` after it."""
+    return f"{formats.number_format(decimal(100 * float(probability), decimals), decimals)}%"  # rounded: it cuts
 
 
 @register.filter

@@ -41,11 +41,14 @@ def saved(folder, name, data):
 
 def choose_photo(page, url, photo, preview=True, **boxes):
     """The upload page at `url` with `photo` (a path) chosen, and each of `boxes` (gradcam, flip_average) ticked
-    or not; waits for the preview unless the browser cannot show the file."""
+    or not, the analysis options unfolded to reach them; waits for the preview unless the browser cannot show the
+    file."""
     page.goto(url)
     page.set_input_files("#photo", str(photo))
     if preview:
         page.wait_for_selector("#preview:not([hidden])")
+    if boxes:
+        page.click("#options summary")  # the options are folded away
     for box, ticked in boxes.items():
         page.set_checked(f"#{box}", ticked)
 

@@ -145,6 +145,8 @@ def test_the_whole_flow_works_with_the_keyboard_alone(desk, live_server, fixture
     desk.keyboard.press("ArrowDown")
     tab_to(desk, "site")
     desk.keyboard.press("ArrowDown")
+    tab_to(desk, "summary")  # the analysis options, folded: Enter unfolds them
+    desk.keyboard.press("Enter")
     tab_to(desk, "gradcam")
     gradcam = desk.is_checked("#gradcam")
     desk.keyboard.press("Space")

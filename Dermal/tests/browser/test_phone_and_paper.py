@@ -87,7 +87,7 @@ def pdf_pages(pdf):
 
 PRINTED = ["#photo-shown", "#overlay", "#top-three", "#malignant-probability", "#referral", "#warnings",
            "#report-meta", "#disclaimer"]
-NOT_PRINTED = ["#print-report", "#again", ".probabilities", ".site-footer", "#timing"]
+NOT_PRINTED = ["#print-report", "#again", ".probabilities", ".site-footer", "#photo-privacy"]
 
 
 def test_the_result_prints_to_one_a4_page_with_the_report(browser, live_server, fixture_items, tmp_path,

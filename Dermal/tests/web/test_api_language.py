@@ -17,6 +17,7 @@ from django.utils.functional import Promise
 
 from Dermal import views
 from Dermal.AI_detection import predict_skin_simple
+from Dermal.class_words import TRIAGE_WORDS
 from Dermal.inference.quality import MESSAGES
 from Dermal.public_errors import on_field
 
@@ -39,6 +40,12 @@ def post(client, photo=None, headers=None, **fields):
 def in_vietnamese(msgid):
     with translation.override("vi"):
         return translation.gettext(msgid)
+
+
+def in_vietnamese_on_field(field, msgid, params=None):
+    """The refusal's sentence in Vietnamese for the reason `msgid` (filled with `params`) about `field`."""
+    with translation.override("vi"):
+        return on_field(field, translation.gettext(msgid) % (params or {}))
 
 
 def codes_of(body):
@@ -66,20 +73,20 @@ def test_the_api_speaks_the_first_language_it_knows_of_accept_language(header, l
 
 
 def test_without_accept_language_a_refusal_is_english_even_when_the_deployment_speaks_vietnamese(client, settings):
-    """Django's own catalogue has Vietnamese for "This field is required.": the page would say it in Vietnamese."""
+    """The catalogue has Vietnamese for the refusal: the page would say it in Vietnamese."""
     settings.LANGUAGE_CODE = "vi"
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "vi"
     response = post(client)
     assert response.status_code == 400 and response["Content-Language"] == "en"
-    assert response.json() == {"error": "image: This field is required.", "field": "image"}
+    assert response.json() == {"error": "The photo could not be analysed: no photo was sent.", "field": "image"}
 
 
 def test_with_accept_language_vi_a_refusal_is_vietnamese_with_the_same_field(client):
     english, vietnamese = post(client), post(client, headers=VIETNAMESE)
     assert (vietnamese.status_code, vietnamese["Content-Language"]) == (400, "vi")
-    assert vietnamese.json() == {"error": on_field("image", in_vietnamese("This field is required.")),
+    assert vietnamese.json() == {"error": in_vietnamese_on_field("image", "no photo was sent"),
                                  "field": english.json()["field"]}
-    assert vietnamese.json()["error"] != english.json()["error"]  # Django's own Vietnamese
+    assert vietnamese.json()["error"] != english.json()["error"]
     assert "Accept-Language" in vietnamese["Vary"]
 
 
@@ -122,7 +129,7 @@ def test_the_vietnamese_answer_has_vietnamese_words_and_the_same_codes(both_answ
                                       for warning in expected.warnings]
     assert [row["name"] for row in vietnamese["classes"]] == [in_vietnamese(row["name"]) for row in english["classes"]]
     assert vietnamese["top_three"] == [{**row, "name": in_vietnamese(row["name"])} for row in english["top_three"]]
-    assert vietnamese["triage"]["images"] == in_vietnamese(expected.triage["images"])
+    assert vietnamese["triage"]["images"] == in_vietnamese(TRIAGE_WORDS[expected.triage["images"]])
     assert english["top_name"] == expected.top_name and english["warnings"][0]["message"] == MESSAGES["blurry"]
 
 
@@ -134,8 +141,8 @@ def test_every_word_of_the_vietnamese_answer_comes_from_the_catalogue(pseudo_vie
     assert body["warnings"] == [{"code": warning.code, "message": pseudo_vietnamese(warning.message)}
                                 for warning in expected.warnings]
     assert all(row["name"].startswith("[vi] ") for row in body["classes"] + body["top_three"])
-    assert body["triage"]["images"] == pseudo_vietnamese(expected.triage["images"])
-    assert body["triage"]["measured_on"] == pseudo_vietnamese(expected.triage["measured_on"])
+    assert body["triage"]["images"] == pseudo_vietnamese(TRIAGE_WORDS[expected.triage["images"]])
+    assert body["triage"]["measured_on"] == pseudo_vietnamese(TRIAGE_WORDS[expected.triage["measured_on"]])
     assert body["disclaimer"].startswith("[vi] DermAI is a research demonstration")
     assert codes_of(body) == codes_of(english.json())
     assert "[vi]" not in english.content.decode()
@@ -154,8 +161,10 @@ def test_a_refusal_is_vietnamese_with_the_same_status_and_field(client, lesion_j
     photo = {"photo": lesion_jpeg, "half a photo": lesion_jpeg[: len(lesion_jpeg) // 2]}.get(photo, photo)
     english, vietnamese = post(client, photo, **fields), post(client, photo, headers=VIETNAMESE, **fields)
     assert (english.status_code, vietnamese.status_code) == (status, status)
-    assert english.json() == {"error": on_field(field, msgid), "field": field}
-    assert vietnamese.json() == {"error": on_field(field, pseudo_vietnamese(msgid)), "field": field}
+    with translation.override("en"):
+        assert english.json() == {"error": on_field(field, msgid), "field": field}
+    with translation.override("vi"):
+        assert vietnamese.json() == {"error": on_field(field, pseudo_vietnamese(msgid)), "field": field}
 
 
 def test_a_photo_with_too_many_pixels_is_refused_with_a_decimal_comma_in_vietnamese(client, lesion_jpeg,
@@ -165,9 +174,10 @@ def test_a_photo_with_too_many_pixels_is_refused_with_a_decimal_comma_in_vietnam
     monkeypatch.setattr(imaging, "MAX_PIXELS", 700_000)  # the photo is 1024x768: 0.8 megapixels
     english = post(client, lesion_jpeg).json()["error"]
     vietnamese = post(client, lesion_jpeg, headers=VIETNAMESE).json()["error"]
-    assert english == "image: the photo is 1024x768 (0.8 megapixels); the limit is 1 megapixels"
+    assert english == "The photo could not be analysed: the photo is 1024x768 (0.8 megapixels); the limit is 1 " \
+                      "megapixels."
     template = "the photo is %(width)sx%(height)s (%(megapixels)s megapixels); the limit is %(limit)s megapixels"
-    assert vietnamese == on_field("image", in_vietnamese(template) % {
+    assert vietnamese == in_vietnamese_on_field("image", template, {
         "width": 1024, "height": 768, "megapixels": "0,8", "limit": "1"})
 
 
@@ -178,15 +188,17 @@ def test_an_upload_over_the_limit_is_refused_in_the_apis_language(client, lesion
     english, vietnamese = post(client, padded), post(client, padded, headers=VIETNAMESE)
     assert (english.status_code, vietnamese.status_code) == (413, 413)
     assert (english["Content-Language"], vietnamese["Content-Language"]) == ("en", "vi")
-    assert english.json() == {"error": "image: the upload is 2.0 MB; the limit is 1.5 MB", "field": "image"}
-    assert vietnamese.json() == {"error": on_field("image", in_vietnamese(
-        "the upload is %(size)s; the limit is %(limit)s") % {"size": "2,0 MB", "limit": "1,5 MB"}), "field": "image"}
+    assert english.json() == {"error": "The photo could not be analysed: the upload is 2.0 MB; the limit is 1.5 MB.",
+                              "field": "image"}
+    assert vietnamese.json() == {"error": in_vietnamese_on_field("image", "the upload is %(size)s; the limit is %(limit)s",
+                                                                 {"size": "2,0 MB", "limit": "1,5 MB"}), "field": "image"}
 
 
-@pytest.mark.parametrize("headers, expected", [({}, "image: send the upload with a Content-Length header (chunked "
-                                                    "request bodies are not read)"),
-                                               (VIETNAMESE, "image: [vi] send the upload with a Content-Length header "
-                                                            "(chunked request bodies are not read)")])
+@pytest.mark.parametrize("headers, expected", [({}, "The photo could not be analysed: send the upload with a "
+                                                    "Content-Length header (chunked request bodies are not read)."),
+                                               (VIETNAMESE, "[vi] The photo could not be analysed: [vi] send the upload "
+                                                            "with a Content-Length header (chunked request bodies are "
+                                                            "not read).")])
 def test_a_chunked_upload_is_refused_in_the_apis_language(pseudo_vietnamese, settings, headers, expected):
     settings.LANGUAGE_CODE = "vi"
     response = views.length_required(RequestFactory().post("/api/predict/", **headers))

@@ -44,11 +44,23 @@ def test_manifest_words_are_translated_and_unknown_ones_shown_as_they_are(pseudo
         assert class_words.translated("Melanoma") == "Melanoma"
 
 
+def test_the_triage_words_name_no_photo_set_in_any_language(manifest):
+    """The manifest names the project's photo sets (derm_eval, derm_heldout); a person reads plain words."""
+    entry = manifest["backbones"]["int8"]["triage"]["flip_average"]
+    for language in ("en", "vi"):
+        with translation.override(language):
+            shown = class_words.translated_triage(entry)
+        assert "derm_" not in shown["images"] + shown["measured_on"], language
+    with translation.override("en"):
+        assert class_words.translated_triage(entry)["images"] == "153 photos whose diagnosis is known"
+
+
 def test_a_triage_entry_has_its_words_translated_and_its_figures_kept(manifest, pseudo_vietnamese):
     entry = manifest["backbones"]["int8"]["triage"]["single"]
     with translation.override("vi"):
         shown = class_words.translated_triage(entry)
-    assert shown["images"] == "[vi] " + entry["images"] and shown["measured_on"] == "[vi] " + entry["measured_on"]
+    assert shown["images"] == "[vi] 153 photos whose diagnosis is known"
+    assert shown["measured_on"] == "[vi] " + class_words.TRIAGE_WORDS[entry["measured_on"]]
     assert {key: value for key, value in shown.items() if key not in class_words.TRIAGE_KEYS} == \
         {key: value for key, value in entry.items() if key not in class_words.TRIAGE_KEYS}
     assert entry["images"].startswith("derm_eval")  # the manifest's own entry is left alone

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from Dermal.AI_detection import bundle_version
+from Dermal.class_words import TRIAGE_WORDS
 from Dermal.inference.bundle import DEFAULT_BUNDLE_DIR, read_manifest
 
 from .conftest import astronaut_photo, encoded, first_of, judge_scope, spoiled
@@ -66,7 +67,7 @@ def test_every_class_and_triage_wording_of_the_bundle_is_in_the_catalogue(catalo
     words = {entry.msgid for entry in catalogue.translated_entries()}
     triage = manifest["backbones"][manifest["default_precision"]]["triage"].values()
     expected = {text for c in manifest["classes"] for text in (c["name"], c["description"])}
-    expected |= {entry[key] for entry in triage for key in ("images", "measured_on") if entry.get(key)}
+    expected |= {TRIAGE_WORDS[entry[key]] for entry in triage for key in ("images", "measured_on") if entry.get(key)}
     assert expected <= words, expected - words
 
 
@@ -183,7 +184,8 @@ def test_every_refusal_on_the_page_is_vietnamese(client, db, catalogue, lesion_j
                          if photo is not None else {})}
     response = client.post(reverse("upload"), data, **VIETNAMESE)
     assert response.status_code == status
-    assert 'id="error"' in response.content.decode()
+    reason = response.context["error"]
+    assert reason.endswith(".") and not re.match(r"(image|age|sex|site)\b", reason), reason  # a sentence, no code
     vietnamese_page(response, catalogue)
 
 

@@ -12,6 +12,7 @@ from django.utils import translation
 from Dermal.admin import AnalysisAdmin
 from Dermal.AI_detection import predict_skin_simple
 from Dermal.models import Analysis
+from Dermal.public_errors import on_field
 from Dermal.selectors import history_header
 
 from .conftest import first_of, spoiled
@@ -64,8 +65,10 @@ def test_a_refusal_on_the_page_is_in_the_pages_language(client, pseudo_vietnames
     half = lesion_jpeg[: len(lesion_jpeg) // 2]
     vietnamese, english = post_page(client, half, VIETNAMESE), post_page(client, half)
     assert (vietnamese.status_code, english.status_code) == (400, 400)
-    assert vietnamese.context["error"] == "image: [vi] the image is damaged or truncated and cannot be decoded"
-    assert english.context["error"] == "image: the image is damaged or truncated and cannot be decoded"
+    assert vietnamese.context["error"] == \
+        "[vi] The photo could not be analysed: [vi] the image is damaged or truncated and cannot be decoded."
+    assert english.context["error"] == \
+        "The photo could not be analysed: the image is damaged or truncated and cannot be decoded."
 
 
 def test_an_oversized_upload_on_the_page_is_in_the_pages_language(client, settings, lesion_jpeg):
@@ -73,9 +76,10 @@ def test_an_oversized_upload_on_the_page_is_in_the_pages_language(client, settin
     padded = lesion_jpeg + bytes(2 * 1024 * 1024 - len(lesion_jpeg))
     with translation.override("vi"):
         template = translation.gettext("the upload is %(size)s; the limit is %(limit)s")
+        expected = on_field("image", template % {"size": "2,0 MB", "limit": "1,5 MB"})
     response = post_page(client, padded, VIETNAMESE)
     assert response.status_code == 413
-    assert response.context["error"] == "image: " + template % {"size": "2,0 MB", "limit": "1,5 MB"}
+    assert response.context["error"] == expected
 
 
 # --- the history ---------------------------------------------------------------------------------------------------
@@ -84,7 +88,8 @@ def test_an_oversized_upload_on_the_page_is_in_the_pages_language(client, settin
 def recorded(db):
     return Analysis.objects.create(probabilities={"mel": 0.7, "nv": 0.3}, top_class="mel", top_probability=0.7,
                                    malignant_probability=0.7, engine="litert", precision="int8", gradcam=True,
-                                   latency_ms=321, referral=True, flip_average=False, scope="not_a_lesion")
+                                   latency_ms=321, referral=True, flip_average=False, scope="not_a_lesion",
+                                   referral_threshold=0.0062, natural_distance=0.2176)
 
 
 def cells(header, row):
@@ -98,6 +103,9 @@ def test_the_history_page_speaks_the_staffs_language(staff_client, recorded, pse
     assert (row["[vi] Referral"], row["[vi] Grad-CAM"], row["[vi] Flip averaging"], row["[vi] Scope"]) == \
         ("[vi] yes", "[vi] on", "[vi] off", "[vi] not a lesion")
     assert (row["[vi] Top class"], row["[vi] Latency"]) == ("mel", "321 ms")  # codes and figures as they are
+    # Figures in the language's own number format, as on the pages.
+    assert (row["[vi] Probability"], row["[vi] Referral threshold"]) == ("70,0%", "0,62%")
+    assert row["[vi] Natural-image distance"] == "0,218"
 
 
 def test_the_history_stays_english_without_a_language(staff_client, recorded, pseudo_vietnamese):
@@ -105,6 +113,7 @@ def test_the_history_stays_english_without_a_language(staff_client, recorded, ps
     row = cells(context["header"], context["rows"][0])
     assert (row["Referral"], row["Grad-CAM"], row["Flip averaging"], row["Scope"]) == ("yes", "on", "off",
                                                                                         "not a lesion")
+    assert (row["Probability"], row["Referral threshold"], row["Natural-image distance"]) == ("70.0%", "0.62%", "0.218")
 
 
 def test_the_csv_is_written_in_the_language_it_was_asked_in_though_it_streams_later(staff_client, recorded,
@@ -112,7 +121,9 @@ def test_the_csv_is_written_in_the_language_it_was_asked_in_though_it_streams_la
     response = staff_client.get(reverse("history_csv"), **VIETNAMESE)
     with translation.override("en"):  # what the thread says by the time the body streams
         table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert table[0][0] == "[vi] Time (UTC)" and cells(table[0], table[1])["[vi] Referral"] == "[vi] yes"
+    row = cells(table[0], table[1])
+    assert table[0][0] == "[vi] Time (UTC)" and row["[vi] Referral"] == "[vi] yes"
+    assert (row["[vi] Malignant"], row["[vi] Referral threshold"]) == ("70,0%", "0,62%")
     with translation.override("en"):
         assert history_header()[0] == "Time (UTC)"
 

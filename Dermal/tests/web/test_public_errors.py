@@ -32,7 +32,7 @@ def test_a_refused_upload_keeps_its_status_field_and_own_words_and_logs_the_deco
     with caplog.at_level(logging.INFO, logger="dermai"):
         public = refusal(error)
     assert (public.status, public.field) == (400, "image")
-    assert public.message == "image: the image is damaged or truncated and cannot be decoded"
+    assert public.message == "The photo could not be analysed: the image is damaged or truncated and cannot be decoded."
     assert "ValueError: Premature end of JPEG file" in caplog.text
 
 

@@ -26,27 +26,29 @@ def public_in(language, exc):
 def test_an_image_error_is_translated_with_a_decimal_comma_in_vietnamese():
     exc = refused(lambda: imaging._check_pixels(8000, 6000))
     english, vietnamese = public_in("en", exc), public_in("vi", exc)
-    assert english.message == str(exc) == \
-        "image: the photo is 8000x6000 (48.0 megapixels); the limit is 40 megapixels"
+    assert english.message == \
+        "The photo could not be analysed: the photo is 8000x6000 (48.0 megapixels); the limit is 40 megapixels."
     assert (english.status, english.field) == (vietnamese.status, vietnamese.field) == (413, "image")
     with translation.override("vi"):
         template = translation.gettext(exc.message_id)
-    assert vietnamese.message == on_field("image", template % {
-        "width": 8000, "height": 6000, "megapixels": "48,0", "limit": "40"})
+        assert vietnamese.message == on_field("image", template % {
+            "width": 8000, "height": 6000, "megapixels": "48,0", "limit": "40"})
+    assert vietnamese.message.startswith("Không phân tích được ảnh: ")
 
 
 def test_an_image_error_goes_through_the_catalogue(pseudo_vietnamese):
     exc = refused(lambda: imaging.open_photo(b"", 254))
-    assert public_in("vi", exc).message == "image: [vi] the file is empty"
-    assert public_in("en", exc).message == "image: the file is empty"
+    assert public_in("vi", exc).message == "[vi] The photo could not be analysed: [vi] the file is empty."
+    assert public_in("en", exc).message == "The photo could not be analysed: the file is empty."
 
 
 def test_a_metadata_error_keeps_its_field_and_is_translated(pseudo_vietnamese):
     manifest = read_manifest(DEFAULT_BUNDLE_DIR)
     exc = refused(lambda: encode_metadata(manifest, sex="robot"))
     english, vietnamese = public_in("en", exc), public_in("vi", exc)
-    assert english.message == "sex: sex must be one of female, male, unknown (got 'robot')"
-    assert vietnamese.message == "sex: [vi] sex must be one of female, male, unknown (got 'robot')"
+    assert english.message == "The sex could not be used: the sex must be one of female, male, unknown (got 'robot')."
+    assert vietnamese.message == \
+        "[vi] The sex could not be used: [vi] [vi] the sex must be one of female, male, unknown (got 'robot')."
     assert (english.status, english.field) == (vietnamese.status, vietnamese.field) == (400, "sex")
 
 
@@ -69,9 +71,9 @@ def test_an_unavailable_model_is_said_in_the_readers_language_and_the_bundle_pro
     assert MODEL_UNAVAILABLE == "the model is unavailable: %(problem)s"
 
 
-def test_a_refusal_made_elsewhere_in_words_already_its_readers_stays_as_it_is():
+def test_a_refusal_made_elsewhere_in_words_already_its_readers_keeps_them_without_the_fields_code():
     exc = UploadRefused(400, "age: Enter a whole number.", "age")
-    assert public_in("vi", exc).message == "age: Enter a whole number."
+    assert public_in("vi", exc).message == "Không dùng được tuổi đã nhập: enter a whole number."
 
 
 def test_numbers_follow_the_language_and_other_values_do_not():

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from Dermal.AI_detection import predict_skin_simple
+from Dermal.class_words import translated_triage
 from Dermal.inference.quality import MESSAGES
 from Dermal.models import Analysis
 from trust.photos import generated_photos, spoiled_photo
@@ -50,7 +51,7 @@ def test_api_says_what_it_knows_and_what_it_does_not(client, fixture_items):
     assert body["scope_reasons"] == []
     assert body["warnings"] == []
     assert body["referral"] is True and body["referral"] == expected.referral
-    assert body["triage"] == expected.triage
+    assert body["triage"] == translated_triage(expected.triage)  # in plain words
     assert body["triage"]["target_sensitivity"] == 0.9 and body["triage"]["sensitivity"] >= 0.9
     assert 0 < body["triage"]["specificity"] < 1
     assert [row["code"] for row in body["top_three"]] == [code for code, _ in expected.top_three()]
@@ -114,7 +115,8 @@ def test_the_page_shows_the_top_three_and_the_malignant_probability(client, fixt
         assert f"{100 * probability:.1f}%" in top_three
     malignant = element_text(html, "malignant-probability")
     assert f"{100 * expected.malignant_probability:.1f}%" in malignant
-    assert re.search(r"\(actinic keratosis[^()]* \+ basal cell carcinoma \+ melanoma\)", malignant), malignant
+    # The names as they are written (a lowercased Vietnamese name read "bệnh bowen").
+    assert re.search(r"\(Actinic keratosis[^()]* \+ Basal cell carcinoma \+ Melanoma\)", malignant), malignant
 
 
 # --- flip averaging -------------------------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def test_flip_averaging_through_the_api_uses_its_own_threshold(client, fixture_i
     item = first_of(fixture_items, "nv")
     body = submit_to_api(client, item.read(), gradcam="false", flip_average="true").response.json()
     expected = predict_skin_simple(item.read(), gradcam=False, flip_average=True)
-    assert body["flip_average"] is True and body["triage"] == expected.triage
+    assert body["flip_average"] is True and body["triage"] == translated_triage(expected.triage)  # in plain words
     assert body["probabilities"] == pytest.approx(expected.probabilities, abs=1e-5)
     single = submit_to_api(client, item.read(), gradcam="false", flip_average="false").response.json()
     assert single["flip_average"] is False and single["triage"]["threshold"] != body["triage"]["threshold"]
@@ -142,7 +144,7 @@ def test_flip_averaging_through_the_api_uses_its_own_threshold(client, fixture_i
 
 def test_flip_averaging_from_the_page(client, lesion_jpeg):
     html = html_of(submit_to_page(client, lesion_jpeg, gradcam=False, flip_average=True))
-    assert "flip averaging on" in element_text(html, "report-meta")
+    assert "Flip averaging: on" in element_text(html, "analysis-options")
     assert Analysis.objects.get().flip_average is True
 
 
@@ -158,10 +160,13 @@ def test_not_a_lesion_page_leads_with_it_and_still_shows_everything(client, fixt
     html = html_of(submit_to_page(client, item.read(), gradcam=True))
     lead = element_text(html, "out-of-scope")
     assert lead.startswith("This photo does not look like a close-up of a skin lesion")
-    assert "2.930" in lead and "1.500" in lead and "-1.000" in lead
-    assert html.index('id="out-of-scope"') < html.index('id="disclaimer"') < html.index('id="photo-shown"')
-    assert "does not look like a skin lesion" in element_text(html, "diagnosis-caveat")
-    assert 'id="diagnosis-name"' in html and html.count('class="prob-bar"') == 7 and "<details" not in html
+    assert element_text(html, "scope-note").startswith("This photo does not look like a close-up of a skin lesion")
+    figures = element_text(html, "details")  # for doctors and staff
+    assert "2.930" in figures and "1.500" in figures and "-1.000" in figures
+    # What to do, what it most likely is, that the photo is not a lesion and why; then the photo; the figures last.
+    order = ["referral", "diagnosis-name", "scope-note", "out-of-scope", "photo-shown", "disclaimer", "details"]
+    assert sorted(order, key=lambda part: html.index(f'id="{part}"')) == order
+    assert html.count('class="prob-bar"') == 7 and html.count("<details") == 1
     assert "<title>DermAI: not a skin-lesion photo</title>" in html
     assert Analysis.objects.get().scope == "not_a_lesion"
 
@@ -172,7 +177,7 @@ def test_not_a_lesion_never_hides_the_referral_the_probabilities_call_for(client
     html = html_of(submit_to_page(client, item.read(), gradcam=False))
     referral = element_text(html, "referral")
     assert referral.startswith("If this is a photo of a skin lesion, consider having it checked by a dermatologist")
-    assert html.index('id="out-of-scope"') < html.index('id="referral"')
+    assert html.index('id="referral"') < html.index('id="scope-note"') < html.index('id="out-of-scope"')
     body = submit_to_api(client, item.read(), gradcam="false").response.json()
     assert (body["scope"], body["out_of_scope"], body["referral"]) == ("not_a_lesion", True, True)
 
@@ -184,7 +189,7 @@ def test_unusual_photo_gets_the_full_answer_under_a_warning(client, fixture_item
     assert element_text(html, "unusual").startswith("This photo is unlike the photos DermAI learnt from")
     assert "less reliable" in element_text(html, "unusual") and 'id="out-of-scope"' not in html
     assert "may not be a photo of a skin lesion at all" in element_text(html, "unusual")
-    assert 'id="diagnosis-caveat"' not in html and 'id="diagnosis-name"' in html
+    assert 'href="#unusual"' in html and 'id="diagnosis-name"' in html
     assert REFERRAL_SENTENCE in element_text(html, "referral").lower()
     assert html.index('id="unusual"') < html.index('id="photo-shown"')
     body = submit_to_api(client, item.read(), gradcam="false").response.json()
@@ -220,7 +225,7 @@ def test_a_real_non_lesion_photo_is_said_to_be_one_first(client, name):
     assert outcome.status == 200 and (body["scope"], body["out_of_scope"]) == ("not_a_lesion", True)
     html = html_of(submit_to_page(client, photo, gradcam=False))
     assert element_text(html, "out-of-scope").startswith("This photo does not look like a close-up of a skin lesion")
-    assert html.index('id="out-of-scope"') < html.index('id="diagnosis"')
+    assert html.index('id="diagnosis"') < html.index('id="scope-note"') < html.index('id="out-of-scope"')
     assert list(Analysis.objects.values_list("out_of_scope", flat=True)) == [True, True]
 
 
@@ -232,7 +237,8 @@ def test_a_cat_is_not_a_lesion_by_what_a_natural_image_model_sees_and_the_page_s
     assert body["scope_natural_distance"] > body["scope_thresholds"]["natural"]
     assert body["scope_reasons"] == ["natural_image"]
     html = html_of(submit_to_page(client, NON_LESION_PHOTOS["cat"](), gradcam=False))
-    assert "To a model that knows everyday pictures (ImageNet), this photo is" in element_text(html, "out-of-scope")
+    assert "A model that knows everyday pictures sees something other than" in element_text(html, "out-of-scope")
+    assert "To a model that knows everyday pictures (ImageNet), this photo is" in element_text(html, "details")
 
 
 def test_noise_is_not_a_lesion_for_what_its_pixels_are_and_the_page_says_so_in_plain_words(client):
@@ -252,7 +258,7 @@ def test_a_real_non_lesion_photo_with_a_high_malignant_probability_keeps_its_ref
     assert (body["scope"], body["referral"]) == ("not_a_lesion", True)
     html = html_of(submit_to_page(client, photo, gradcam=False))
     assert element_text(html, "referral").startswith("If this is a photo of a skin lesion, consider having it checked")
-    assert html.index('id="out-of-scope"') < html.index('id="referral"')
+    assert html.index('id="referral"') < html.index('id="scope-note"') < html.index('id="out-of-scope"')
 
 
 @pytest.mark.slow  # every committed photo

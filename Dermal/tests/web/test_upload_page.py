@@ -66,7 +66,7 @@ def test_result_page_shows_the_analysis(client, fixture_items, index):
     assert expected.top_name in html and expected.top_description in html
     assert ("Malignant" if expected.top_malignant else "Benign") in html
     assert 'id="disclaimer"' in html and "not a medical diagnosis" in html
-    assert re.search(r'id="timing"[^>]*>Analysed in \d+\.\d\d s', html)
+    assert re.search(r'id="report-meta"[^>]*>\s*Analysed \S+ \S+ UTC, analysis #\d+, in \d+\.\d\d s\.', html)
     photo, overlay = data_uri_image(html, "photo-shown"), data_uri_image(html, "overlay")
     assert overlay.format == photo.format == "JPEG"
     assert overlay.size == photo.size and max(photo.size) <= 640
