@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from Dermal.inference.datasets import ACRAL_DIR, EVAL_DIR, FIXTURES_DIR, HELDOUT_DIR, PHONE_DIR, load_labelled
+from tests.once import built_once
 
 ROOT = Path(__file__).resolve().parent
 # Keep LiteRT and BLAS to one thread in tests, as in production (render.yaml).
@@ -100,15 +101,18 @@ def keras():
 
 
 @pytest.fixture(scope="session")
-def fp32_bundle(tmp_path_factory):
-    """An fp32 bundle of sklesion's model, built by quantize_model.py (needs TensorFlow and sklesion)."""
+def fp32_bundle(tmp_path_factory, worker_id):
+    """An fp32 bundle of sklesion's model, built by quantize_model.py (needs TensorFlow and sklesion), once a
+    session whatever the number of workers."""
     pytest.importorskip("tensorflow", reason="building a bundle needs requirements-offline.txt")
     prebuilt = os.environ.get("DERMAI_TEST_FP32_BUNDLE")
     if prebuilt:
         return Path(prebuilt)
-    out = tmp_path_factory.mktemp("bundle-fp32")
-    # Validated on the committed photos, so it is the same bundle on any clone; no trust layer (not what these
-    # tests check).
-    subprocess.run([sys.executable, str(ROOT / "quantize_model.py"), "--precision", "fp32", "--out", str(out),
-                    "--images", str(FIXTURES_DIR), "--trust-sources"], check=True, cwd=ROOT)
-    return out
+
+    def build(out):
+        # Validated on the committed photos, so it is the same bundle on any clone; no trust layer (not what these
+        # tests check).
+        subprocess.run([sys.executable, str(ROOT / "quantize_model.py"), "--precision", "fp32", "--out", str(out),
+                        "--images", str(FIXTURES_DIR), "--trust-sources"], check=True, cwd=ROOT)
+
+    return built_once(tmp_path_factory, worker_id, "bundle-fp32", build)

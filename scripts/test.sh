@@ -64,8 +64,11 @@ stage "the suite without ../shared (every test but those that read the labelled 
   env DERMAI_DATA_ROOT="$hidden" "${pytest[@]}" -n 2 -m "not needs_data"
 stage "the tests that read the labelled sets of ../shared" "${pytest[@]}" -n 2 -m needs_data
 stage "the same with the sets hidden: each skips" all_skip
+# Not the browser tests: what they store goes through the same views the web tests post to here, and on PostgreSQL
+# they would repeat Chromium's work (a third of this stage), not the database's.
 stage "the database tests again on PostgreSQL" \
-  env DERMAI_DATA_ROOT="$hidden" DATABASE_URL="$database_url" "${pytest[@]}" -n 2 -m "database and not needs_data"
+  env DERMAI_DATA_ROOT="$hidden" DATABASE_URL="$database_url" "${pytest[@]}" -n 2 -m "database and not needs_data" \
+  --ignore=Dermal/tests/browser
 stage "the pre-deploy proof (render.yaml's Gunicorn line, PostgreSQL as on Render)" \
   .venv/bin/python test_before_deploy.py --database-url "$database_url" \
   --json artifacts/before_deploy.json --markdown artifacts/before_deploy.md

@@ -68,9 +68,9 @@ def read_photo(engine, jpeg, age=None, sex=None, site=None):
     meta = encode_metadata(engine.manifest, age, sex, site)
     batch, size = _model_input(engine, jpeg)
     fmap, statistics = engine.run_backbone(batch)
-    single = engine.probabilities(fmap, meta)[0][0]
-    flip = engine.analyse(batch, meta, gradcam=False, flip_average=True).probabilities
-    return *_scope_readings(engine, batch, size, statistics), single, flip, fmap.mean(axis=(0, 1))
+    single = engine.probabilities(fmap, meta)[0]
+    flip = engine.flip_averaged(batch, single, meta)[0]  # as analyse() flip-averages, without a second run of `batch`
+    return *_scope_readings(engine, batch, size, statistics), single[0], flip, fmap.mean(axis=(0, 1))
 
 
 def _readings(rows, names, groups, dx):

@@ -100,12 +100,16 @@ class LiteRTEngine(_Engine):
     def probabilities(self, fmap, meta):
         return self.head.forward(fmap.mean(axis=(0, 1), dtype=np.float64)[None], meta)
 
+    def flip_averaged(self, image, probs, meta):
+        """`probs`, the probabilities of a (1, h, w, 3) batch, averaged with those of its MIRRORS."""
+        mirrored = [self.probabilities(self.feature_map(mirror(image)), meta)[0] for mirror in MIRRORS]
+        return np.mean([probs, *mirrored], axis=0)
+
     def analyse(self, image, meta, gradcam, flip_average=False):
         fmap, statistics = self.run_backbone(image)
         probs, _, trace = self.probabilities(fmap, meta)
         if flip_average:
-            mirrored = [self.probabilities(self.feature_map(mirror(image)), meta)[0] for mirror in MIRRORS]
-            probs = np.mean([probs, *mirrored], axis=0)
+            probs = self.flip_averaged(image, probs, meta)
         cam = None
         if gradcam:
             cam = numpy_gradcam(fmap, self.head.pooled_gradient(trace, int(probs[0].argmax())))

@@ -1,6 +1,7 @@
 """The commands as a user runs them: `python manage.py ...` in a process of its own, exit status and all."""
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.once import built_once
+
 ROOT = Path(__file__).resolve().parents[3]
+FINISHED = "command.json"  # heldout_evaluation's command: its status and output, for every worker
 
 
 def command(*args):
@@ -36,7 +40,13 @@ def read_csv_text(text):
 
 
 @pytest.fixture
-def heldout_evaluation(heldout_dir, tmp_path):
-    """`manage.py evaluate` on derm_heldout, single pass: (the finished command, its output folder)."""
-    return manage("evaluate", heldout_dir, "--out", tmp_path, "--no-flip-average", "--workers", 2,
-                  "--bootstrap", 500), tmp_path
+def heldout_evaluation(heldout_dir, tmp_path_factory, worker_id):
+    """`manage.py evaluate` on derm_heldout, single pass, run once a session: (the finished command, its output
+    folder). Read it; never write into it (other tests, on other workers, read it too)."""
+    def evaluate(out):
+        done = manage("evaluate", heldout_dir, "--out", out, "--no-flip-average", "--workers", 2, "--bootstrap", 500)
+        (out / FINISHED).write_text(json.dumps({"args": done.args, "returncode": done.returncode,
+                                                 "stdout": done.stdout, "stderr": done.stderr}))
+
+    out = built_once(tmp_path_factory, worker_id, "heldout-evaluation", evaluate)
+    return subprocess.CompletedProcess(**json.loads((out / FINISHED).read_text())), out
