@@ -14,6 +14,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 # The photo that loads the model: the first committed melanoma at HAM10000's 600x450, the scale the model was
 # trained at, so "model loaded" holds the model and one small photo on every clone, whatever is uploaded next.
 MODEL_PHOTO_SIZE = (600, 450)
+# What the upload page sends of a larger photo: Dermal.views.SEND_LONG_SIDE and SEND_JPEG_QUALITY (a test holds them
+# equal; the harness does not import the web app).
+PAGE_LONG_SIDE, PAGE_QUALITY = 1280, 92
 
 
 class Image:
@@ -93,6 +96,16 @@ def phone_photo(path):
     PILImage.fromarray(np.clip(pixels + grain, 0, 255).round().astype(np.uint8)).save(path, "JPEG",
                                                                                        quality=PHONE_QUALITY)
     return Image(path, source.dx, source.age, source.sex, source.site)
+
+
+def page_photo(path):
+    """phone_photo as the upload page sends it (upload.js scales it in the browser), written to `path`."""
+    phone = phone_photo(Path(path).with_name(f"phone-{Path(path).name}"))
+    with PILImage.open(phone.path) as photo:
+        scale = PAGE_LONG_SIDE / max(photo.size)
+        photo.resize((round(photo.width * scale), round(photo.height * scale)), PILImage.LANCZOS).save(
+            path, "JPEG", quality=PAGE_QUALITY)
+    return Image(path, phone.dx, phone.age, phone.sex, phone.site)
 
 
 def describe(images):

@@ -2,14 +2,13 @@
 import email
 import email.policy
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness.client import Client, Tally, check_prediction, multipart, upload_until_done
 from harness.photos import Image
+from tests.harness.local_http import Handler, serving
 
 
 def test_multipart_body_is_parsable_and_carries_the_photo(fixture_items):
@@ -25,7 +24,7 @@ def test_multipart_body_is_parsable_and_carries_the_photo(fixture_items):
         {"age": "55", "sex": "female", "site": "trunk", "gradcam": "true"}
 
 
-class Scripted(BaseHTTPRequestHandler):
+class Scripted(Handler):
     """Answers POSTs from a list of (status, headers) in order, then 200 with a prediction."""
     script = []
 
@@ -34,24 +33,13 @@ class Scripted(BaseHTTPRequestHandler):
         status, headers = self.script.pop(0) if self.script else (200, {})
         body = json.dumps({"probabilities": {"nv": 1.0}, "top_class": "nv", "overlay_png": "x"} if status == 200
                           else {"error": "busy"}).encode()
-        self.send_response(status)
-        for key, value in {**headers, "Content-Type": "application/json", "Content-Length": str(len(body))}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.answer(status, body, {**headers, "Content-Type": "application/json"})
 
 
 @pytest.fixture
 def scripted_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Scripted) as (_, server):
+        yield server
 
 
 def upload(server, script, fixture_items):

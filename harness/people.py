@@ -1,0 +1,114 @@
+"""A person at the upload page, over HTTP: the form fetched (its CSRF cookie and token), then a photo posted as the
+page posts it (upload.js: every field of the form as it stands, the photo in place of the file input), until an
+answer comes. A busy answer (503 with Retry-After) is followed as the page follows it: wait, then send again.
+
+`requests` keeps each person's cookies (one browser: one session), so many people behind one address are told
+apart as the service sees them. The person talks HTTPS to Render's proxy, which talks HTTP to the instance: here the
+requests go to 127.0.0.1 with the proxy's X-Forwarded-Proto header, and the cookies the service marks Secure are sent
+back over that last hop as the proxy would.
+"""
+import threading
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import requests
+
+PAGE_TIMEOUT_S = 300  # far past any queue: a person who waits this long has met a timeout, and it is counted
+
+
+class _FormFields(HTMLParser):
+    """The fields the upload form's FormData holds before a photo is chosen: text and hidden inputs with their
+    values, checked boxes, each select's selected (else first) option."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self._select, self._first = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") != "file":
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.fields[name] = attrs.get("value") or ("on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "select":
+            self._select, self._first = name, None
+        elif tag == "option" and self._select:
+            value = attrs.get("value", "")
+            if self._first is None or "selected" in attrs:
+                self._first = value
+                self.fields[self._select] = value
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def form_fields(html):
+    """{name: value} the upload form sends besides the photo."""
+    parser = _FormFields()
+    parser.feed(html)
+    return parser.fields
+
+
+@dataclass
+class Answer:
+    """One photo's trip: its final status, seconds from the tap to the answer (busy waits included), the busy
+    answers met on the way and their Retry-After values."""
+    status: int
+    seconds: float
+    busy: list = field(default_factory=list)
+    problem: str = ""
+
+
+class Person:
+    """One browser: its own cookies, the form fetched once, photos posted one after another."""
+
+    def __init__(self, base_url, photo_bytes, name="photo.jpg"):
+        self.base_url, self.photo, self.name = base_url.rstrip("/"), photo_bytes, name
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy from the shell between us and 127.0.0.1
+        self.session.headers.update({"X-Forwarded-Proto": "https"})
+        self._fields = None
+        self._lock = threading.Lock()  # a greedy browser's tabs share the session; the form is fetched once
+
+    def fields(self):
+        with self._lock:
+            if self._fields is None:
+                page = self.session.get(self.base_url + "/", timeout=PAGE_TIMEOUT_S)
+                page.raise_for_status()
+                self._as_through_the_proxy()
+                self._fields = form_fields(page.text)
+            return self._fields
+
+    def _as_through_the_proxy(self):
+        """The cookies the service set Secure (every answer may set them again) travel on here: the browser's HTTPS
+        hop to the proxy is not part of this test."""
+        for cookie in self.session.cookies:
+            cookie.secure = False
+
+    def post_once(self):
+        """One POST of the photo: the requests.Response."""
+        files = {"image": (self.name, self.photo, "image/jpeg")}
+        response = self.session.post(self.base_url + "/", data=self.fields(), files=files, timeout=PAGE_TIMEOUT_S,
+                                     headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/"})
+        self._as_through_the_proxy()
+        return response
+
+    def analyse(self, clock=time.monotonic, sleep=time.sleep):
+        """Post until an answer other than busy: the Answer, with a problem when it is not a result page."""
+        started, busy = clock(), []
+        while True:
+            try:
+                response = self.post_once()
+            except requests.RequestException as exc:
+                return Answer(0, clock() - started, busy, f"no answer: {exc!r}")
+            retry_after = response.headers.get("Retry-After")
+            if response.status_code == 503 and retry_after and retry_after.isdigit():
+                busy.append(int(retry_after))
+                sleep(int(retry_after))
+                continue
+            seconds = clock() - started
+            if response.status_code != 200 or 'id="headline"' not in response.text:
+                return Answer(response.status_code, seconds, busy, f"{response.status_code}: {response.text[:200]!r}")
+            return Answer(200, seconds, busy)
