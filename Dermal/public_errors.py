@@ -6,7 +6,7 @@ It never carries a path on this host, an exception's class name or a decoder's o
 go, in full, to the 'dermai' log, which only the operator reads.
 
 A refusal speaks its reader's language (the active one): the engine's reasons arrive as English message ids with
-their values (ImageError and MetadataError through services.UploadRefused, ServerBusy) and are translated here;
+their values (ImageError and MetadataError through exceptions.UploadRefused, ServerBusy) and are translated here;
 what a BundleError says is for the operator and stays English, after a translated "the model is unavailable". The
 health views' words are for the platform and the operator: English, never translated.
 """
@@ -17,7 +17,7 @@ from django.utils import formats
 from django.utils.translation import gettext, gettext_noop
 
 from .inference.words import fill
-from .services import ModelUnavailable, ServerBusy
+from .exceptions import ModelUnavailable, ServerBusy
 
 logger = logging.getLogger("dermai")
 

@@ -16,8 +16,8 @@ from .inference.memory import budget_mb, process_memory
 from .inference.words import decimal
 from .models import Analysis
 from .public_errors import bundle_problem, database_problem
+from .tallies import history_write_failures
 from .templatetags.dermal_format import percent
-from .services import history_write_failures
 
 _health_logged = {"problems": []}
 _health_lock = threading.Lock()

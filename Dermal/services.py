@@ -1,92 +1,30 @@
 """The work behind the views: analyse an upload inside a concurrency slot and record it in the history.
 
 The engine (NumPy, Pillow, the model) is imported on the first analysis, not with this module: the web layer
-starts light, and the engine's exceptions reach the views as the plain ones below.
+starts light, and the engine's exceptions reach the views as those of Dermal.exceptions.
 """
 import csv
 import hashlib
 import logging
 import math
 import threading
-import time
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.utils.translation import gettext_noop
 
+from .exceptions import ModelUnavailable, ServerBusy, UploadRefused
 from .inference.calibration import OVERRIDE_FILE
 from .models import Analysis, ThresholdSource
+from .selectors import expired_analyses, history_cutoff
+from .tallies import Throttle, history_write_failures
 
 logger = logging.getLogger("dermai")
-
-
-class ServerBusy(Exception):
-    """No analysis slot came free in time; `retry_after` is in seconds. str() is the message in English,
-    `message_id` the same marked for translation (Dermal.public_errors translates it)."""
-
-    message_id = gettext_noop("DermAI is busy with other analyses: please retry in a few seconds")
-
-    def __init__(self, retry_after):
-        super().__init__(self.message_id)
-        self.retry_after = retry_after
-
-
-class UploadRefused(Exception):
-    """The upload or a field cannot be analysed: the HTTP status, and the field at fault.
-
-    str() is the message in English, "<field>: <reason>". `message_id` and `params`, when given, are the reason's
-    English message id (marked for translation) and the values of its placeholders, for Dermal.public_errors to
-    give the reason in its reader's language.
-    """
-
-    def __init__(self, status, message, field, message_id=None, params=None):
-        super().__init__(message)
-        self.status, self.field = status, field
-        self.message_id, self.params = message_id, params or {}
-
-
-class ModelUnavailable(Exception):
-    """The serving bundle is missing, damaged or inconsistent."""
-
-
-class Counter:
-    """A thread-safe count (two Gunicorn threads share this module)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._value = 0
-
-    def increment(self):
-        with self._lock:
-            self._value += 1
-
-    @property
-    def value(self):
-        return self._value
-
-
-class Throttle:
-    """due() is true at most once per `seconds` of `clock`, the first call included; thread-safe."""
-
-    def __init__(self, seconds, clock=time.monotonic):
-        self.seconds, self._clock = seconds, clock
-        self._lock = threading.Lock()
-        self._last = None
-
-    def due(self):
-        now = self._clock()
-        with self._lock:
-            if self._last is not None and now - self._last < self.seconds:
-                return False
-            self._last = now
-            return True
 
 
 # Each analysis holds a decoded photo and the model's activations: bound how many run at once so that
 # a burst of uploads queues briefly, then gets 503, instead of pushing the worker out of its memory.
 _slots = threading.BoundedSemaphore(settings.DERMAI_MAX_CONCURRENT)
-history_write_failures = Counter()
 # Render's free plan has no scheduler, so each worker prunes the history itself, on its first recorded analysis
 # and then at most this often.
 PRUNE_EVERY_HOURS = 6
@@ -234,8 +172,6 @@ def fitted(field, text):
 def prune_history(cutoff):
     """Delete the analyses recorded before `cutoff`; returns how many. One DELETE statement: nothing refers to an
     analysis, so Django loads none of them (memory stays flat, however many there are)."""
-    from .selectors import expired_analyses  # selectors imports this module
-
     removed, _ = expired_analyses(cutoff).delete()
     return removed
 
@@ -255,8 +191,6 @@ def prune_history_now_and_then():
     """Prune the expired analyses in a background thread when history_pruning says it is due (never with
     DERMAI_HISTORY_DAYS=0): the history stays bounded without a scheduler, and no request waits for it.
     Returns the thread, or None when nothing was started."""
-    from .selectors import history_cutoff  # selectors imports this module
-
     cutoff = history_cutoff()
     if cutoff is None or not history_pruning.due():
         return None

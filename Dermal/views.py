@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import selectors, services
+from .exceptions import ModelUnavailable, ServerBusy, UploadRefused
 from .class_words import translated, translated_triage
 from .public_errors import Refusal, on_field, refusal
 from .forms import FLIP_AVERAGE_HELP, AnalysisForm, AnalysisPageForm, megabytes
@@ -51,7 +52,7 @@ def _manifest():
     try:
         with services.engine_errors():
             return selectors.serving_manifest()
-    except services.ModelUnavailable as exc:
+    except ModelUnavailable as exc:
         raise refusal(exc) from exc
 
 
@@ -61,7 +62,7 @@ def _analyse(form):
         raise Refusal(*form.refusal())
     try:
         return services.analyse_upload(form.cleaned_data["image"], **form.analysis_options())
-    except (services.UploadRefused, services.ModelUnavailable, services.ServerBusy) as exc:
+    except (UploadRefused, ModelUnavailable, ServerBusy) as exc:
         raise refusal(exc) from exc
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.urls import reverse
 
-from Dermal import services
+from Dermal import tallies
 from Dermal.models import Analysis
 
 from .conftest import submit_to_api, submit_to_page
@@ -78,10 +78,10 @@ def test_a_failed_history_write_still_returns_the_analysis(client, lesion_jpeg, 
     """The table is really gone (dropped inside the test's transaction, restored after it)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {connection.ops.quote_name(Analysis._meta.db_table)}")
-    failures = services.history_write_failures.value
+    failures = tallies.history_write_failures.value
     with caplog.at_level(logging.ERROR, logger="dermai"):
         outcome = submit(client, lesion_jpeg, gradcam="false")
     assert outcome.status == 200 and outcome.top_class
-    assert services.history_write_failures.value == failures + 1
+    assert tallies.history_write_failures.value == failures + 1
     assert any(record.name == "dermai" and "history" in record.getMessage() for record in caplog.records)
     assert client.get(reverse("memory")).json()["history_write_failures"] == failures + 1

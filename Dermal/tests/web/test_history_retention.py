@@ -14,7 +14,8 @@ from django.utils import timezone
 from Dermal import services
 from Dermal.models import Analysis
 from Dermal.selectors import expired_analyses, history_cutoff
-from Dermal.services import Throttle, prune_history, prune_history_now_and_then
+from Dermal.services import prune_history, prune_history_now_and_then
+from Dermal.tallies import Throttle
 from harness.photos import Image
 from harness.service import running_service
 

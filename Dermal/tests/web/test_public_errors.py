@@ -5,7 +5,7 @@ import pytest
 
 from Dermal.inference.bundle import BundleError
 from Dermal.public_errors import DATABASE_DOWN, bundle_problem, database_problem, log_detail, refusal
-from Dermal.services import ModelUnavailable, ServerBusy, UploadRefused
+from Dermal.exceptions import ModelUnavailable, ServerBusy, UploadRefused
 
 
 def chained(outer, inner):

@@ -8,7 +8,8 @@ from django.utils import translation
 from Dermal.inference import imaging
 from Dermal.inference.bundle import BundleError, DEFAULT_BUNDLE_DIR, encode_metadata, read_manifest
 from Dermal.public_errors import MODEL_UNAVAILABLE, on_field, refusal, translated
-from Dermal.services import ModelUnavailable, ServerBusy, UploadRefused, engine_errors
+from Dermal.exceptions import ModelUnavailable, ServerBusy, UploadRefused
+from Dermal.services import engine_errors
 
 
 def refused(action):
