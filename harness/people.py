@@ -90,8 +90,11 @@ class Person:
     def post_once(self):
         """One POST of the photo: the requests.Response."""
         files = {"image": (self.name, self.photo, "image/jpeg")}
+        # A connection of its own: Gunicorn closes an idle one after --keep-alive (2 s), as long as a person thinks,
+        # and a POST sent on it as it closes would be lost to the race, not to the service.
         response = self.session.post(self.base_url + "/", data=self.fields(), files=files, timeout=PAGE_TIMEOUT_S,
-                                     headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/"})
+                                     headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/",
+                                              "Connection": "close"})
         self._as_through_the_proxy()
         return response
 
