@@ -36,5 +36,6 @@ class Throttle:
             return True
 
 
-# Analyses answered but not recorded in the history (the database failed): /health/, /health/ready/ and /memory/ show it.
+# Analyses answered but not recorded in the history (the database failed): /health/, /health/ready/ and /memory/
+# show it.
 history_write_failures = Counter()

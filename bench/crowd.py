@@ -108,7 +108,8 @@ def measure_row(row, photo, cpus):
         return {
             "row": f"{people}x{analyses}" + (f"+{greedy}" if greedy else ""), "people": people, "analyses": analyses,
             "greedy": greedy, "cgroup": service.cap.describe() if service.cap else "uncapped",
-            "gunicorn": " ".join(service.argv[1:]), "warm_up": asdict(warm), "wall_s": round(time.monotonic() - started, 1),
+            "gunicorn": " ".join(service.argv[1:]), "warm_up": asdict(warm),
+            "wall_s": round(time.monotonic() - started, 1),
             "answered": sum(answer.status == 200 for each in answers for answer in each),
             "sent": people * analyses, "busy_answers": sum(len(answer.busy) for each in answers for answer in each),
             "problems": [answer.problem for each in answers for answer in each if answer.problem][:20],
@@ -140,13 +141,17 @@ def shortfalls(row):
     return found
 
 
+def cells(r):
+    """A measured row as the section's table shows it."""
+    return [r["row"], f"{r['answered']}/{r['sent']}", r["busy_answers"],
+            f"{r['tap_p50_s']:.1f} / {r['tap_p95_s']:.1f} / {r['tap_max_s']:.1f}",
+            f"{r['health_failed']} of {r['health_checks']} ({r['health_failed_in_a_row']} in a row)",
+            f"{r['health_p99_s']:.2f}", f"{r['peak_mb']:.0f}",
+            f"{r['greedy_answered']} vs {r['person_answered_max']}" if r["greedy"] else "-"]
+
+
 def section(report):
-    rows = [[r["row"], f"{r['answered']}/{r['sent']}", r["busy_answers"],
-             f"{r['tap_p50_s']:.1f} / {r['tap_p95_s']:.1f} / {r['tap_max_s']:.1f}",
-             f"{r['health_failed']} of {r['health_checks']} ({r['health_failed_in_a_row']} in a row)",
-             f"{r['health_p99_s']:.2f}", f"{r['peak_mb']:.0f}",
-             f"{r['greedy_answered']} vs {r['person_answered_max']}" if r["greedy"] else "-"]
-            for r in report["rows"]]
+    rows = [cells(r) for r in report["rows"]]
     return "\n".join([
         CROWD_START, f"## Many people at once at Render free's CPU ({report['cpus']:g})", "",
         f"Measured {report['date']} on {report['machine']} by:", "", "```", report["command"], "```", "",
@@ -188,7 +193,7 @@ def main(argv=None):
             except CapUnavailable as exc:
                 print(f"bench/crowd.py: cannot cap the CPU here ({exc}); nothing measured", file=sys.stderr)
                 return 2
-            print(section({**provenance(argv), "cpus": args.cpus, "rows": rows[-1:]}).splitlines()[-3], file=sys.stderr)
+            print(*cells(rows[-1]), sep=" | ", file=sys.stderr)
     report = {**provenance(argv), "cpus": args.cpus, "rows": rows,
               "shortfalls": {row["row"]: shortfalls(row) for row in rows}}
     write_section(args.markdown, CROWD_START, CROWD_END, section(report))

@@ -31,7 +31,8 @@ def test_a_row_that_meets_the_bar_has_no_shortfall_and_each_miss_is_named():
 
 
 def test_the_section_has_a_line_per_row_between_its_markers():
-    text = section({"cpus": 0.1, "date": "d", "machine": "m", "command": "c", "rows": [row(), row(row="6x3", greedy=0)]})
+    rows = [row(), row(row="6x3", greedy=0)]
+    text = section({"cpus": 0.1, "date": "d", "machine": "m", "command": "c", "rows": rows})
     assert text.startswith(CROWD_START) and text.endswith(CROWD_END)
     assert "| 10x3+4 | 30/30 | 2 | 9.0 / 15.4 / 16.0 | 0 of 12 (0 in a row) | 0.30 | 260 | 6 vs 3 |" in text
     assert "| 6x3 | 30/30 |" in text and text.rstrip().splitlines()[-3].endswith("| - |")
