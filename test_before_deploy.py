@@ -36,12 +36,13 @@ and < --budget (512 MB); warm prediction p95 < 10 s; the first (cold) request wi
 5xx but the slot 503; every upload answered 200 with real probabilities and a Grad-CAM overlay; /memory/ says
 the model is not loaded at start-up. Memory figures are the summed RSS.
 
-Burst and the concurrency slot: the service analyses DERMAI_MAX_CONCURRENT photos at once (default 1); a
-request waits up to DERMAI_SLOT_TIMEOUT (default 5 s) for the slot, then is answered 503 with Retry-After.
+Burst and the analysis queue: the service analyses DERMAI_MAX_CONCURRENT photos at once (default 1); a request
+waits its turn unless its expected wait passes DERMAI_MAX_WAIT (default 90 s) or the queue is full, and is then
+answered 503 with Retry-After.
 That is the designed behaviour, not a server error: the proof counts those "slot 503s" separately and retries
 each after its Retry-After (capped at 5 s, bounded in attempts and time) until every upload succeeds. Any other
 5xx, any 503 without Retry-After, or an upload that never gets its 200 fails the proof. (The tests run it with
-DERMAI_SLOT_TIMEOUT=0 so that the burst really meets the limiter.)
+DERMAI_MAX_WAIT=0 so that the burst really meets the limiter.)
 
 Decision matrix (the seeds' checklist)
   deploy            every threshold passes and the peak leaves >= 20% of the budget free

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_noop
 
 
 class ServerBusy(Exception):
-    """No analysis slot came free in time; `retry_after` is in seconds. str() is the message in English,
+    """The analysis queue has no room for the request; `retry_after` is in seconds, computed from the queue. str() is the message in English,
     `message_id` the same marked for translation (Dermal.public_errors translates it)."""
 
     message_id = gettext_noop("DermAI is busy with other analyses: please retry in a few seconds")

@@ -11,7 +11,9 @@ words are translated here (class_words, public_errors).
 """
 import base64
 import functools
+import hashlib
 import hmac
+import math
 from dataclasses import replace
 
 from django.conf import settings
@@ -44,6 +46,10 @@ DISCLAIMER = _("DermAI is a research demonstration, not a medical diagnosis, and
 # agreed about as well when measured (four-view flip averaging) and takes a phone on a mobile link twice as long to
 # send. upload.js sends the file as it is when that is the smaller.
 SEND_LONG_SIDE, SEND_JPEG_QUALITY = 1280, 0.92
+# upload.js asks (this request header, "place") to hear its place in the analysis queue while it waits; the answer
+# says (the same header) that the place lines come first. How often a waiting person hears it, changed or not: a
+# silent connection looks dead to a phone and to the proxies on the way.
+QUEUE_HEADER, PLACE_EVERY_S = "DermAI-Queue", 5
 # The API's language when its request asks for none it speaks, whatever DERMAI_LANGUAGE says (that is the pages').
 API_DEFAULT_LANGUAGE = "en"
 
@@ -56,14 +62,42 @@ def _manifest():
         raise refusal(exc) from exc
 
 
-def _analyse(form):
-    """Validate the form and run its analysis: (PredictionResult, Analysis or None), or raise Refusal."""
+def person(request):
+    """Who is asking, for the analysis queue's fairness: the API's bearer token, else the browser (its CSRF cookie,
+    which every form post carries), else the address the request came from. Never the address alone when there is
+    more: a mobile network puts many phones behind one. Behind Render's proxy the address is the last in
+    X-Forwarded-For (the one the proxy added; a client can write the others)."""
+    if authorization := request.headers.get("Authorization"):
+        return "token " + hashlib.sha256(authorization.encode()).hexdigest()
+    if browser := request.COOKIES.get(settings.CSRF_COOKIE_NAME):
+        return "browser " + browser
+    forwarded = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+    return "address " + (forwarded or request.META.get("REMOTE_ADDR", ""))
+
+
+def _place_in_line(request, form):
+    """Validate the form and take its person's place in the analysis queue: the Ticket, or raise Refusal (a bad
+    field, or a queue with no room: 503 with its Retry-After)."""
     if not form.is_valid():
         raise Refusal(*form.refusal())
     try:
-        return services.analyse_upload(form.cleaned_data["image"], **form.analysis_options())
-    except (UploadRefused, ModelUnavailable, ServerBusy) as exc:
+        return services.analysis_queue.join(person(request))
+    except ServerBusy as exc:
         raise refusal(exc) from exc
+
+
+def _analyse_in_turn(form, ticket):
+    """The form's analysis in `ticket`'s turn: (PredictionResult, Analysis or None), or raise Refusal."""
+    try:
+        return services.analyse_in_turn(form.cleaned_data["image"], ticket, **form.analysis_options())
+    except (UploadRefused, ModelUnavailable) as exc:
+        raise refusal(exc) from exc
+
+
+def _analyse(request, form):
+    """Validate the form and run its analysis in its person's turn: (PredictionResult, Analysis or None), or raise
+    Refusal."""
+    return _analyse_in_turn(form, _place_in_line(request, form))
 
 
 def _data_uri(mime, data):
@@ -102,10 +136,41 @@ def upload(request):
         return _form_page(request, None, refusal)
     form = AnalysisPageForm(request.POST, request.FILES, manifest=manifest)
     try:
-        result, record = _analyse(form)
+        ticket = _place_in_line(request, form)
+    except Refusal as refusal:
+        return _form_page(request, form, refusal)
+    if request.headers.get(QUEUE_HEADER) == "place" and not ticket.started:
+        return _places_then_page(request, form, manifest, ticket)
+    return _page_in_turn(request, form, manifest, ticket)
+
+
+def _page_in_turn(request, form, manifest, ticket):
+    """The result page of the form's analysis in `ticket`'s turn, or the form again with the reason."""
+    try:
+        result, record = _analyse_in_turn(form, ticket)
     except Refusal as refusal:
         return _form_page(request, form, refusal)
     return render(request, "dermal/result.html", _result_context(manifest, result, record))
+
+
+def _places_then_page(request, form, manifest, ticket):
+    """For upload.js, whose person would wait: a line "place N SECONDS" at once, then whenever the place changes and
+    at least every PLACE_EVERY_S, "place 0 0" when the turn has come; a blank line; then the page (the result, or the
+    form with the reason: its status is 200 by then, the page says what happened). A person who goes away while
+    waiting gives up the place at the next line (the write fails and the stream is closed)."""
+    language = translation.get_language()  # the stream runs after the middleware has answered
+
+    def lines():
+        with translation.override(language):
+            try:
+                for place, seconds in services.places_in_line(ticket, PLACE_EVERY_S):
+                    yield f"place {place} {math.ceil(seconds)}\n"
+                yield "\n"
+                yield _page_in_turn(request, form, manifest, ticket).content
+            finally:
+                services.analysis_queue.leave(ticket)
+
+    return StreamingHttpResponse(lines(), content_type="text/plain; charset=utf-8", headers={QUEUE_HEADER: "place"})
 
 
 def result_words(result):
@@ -194,7 +259,7 @@ def api_predict(request):
                             status=401, headers={"WWW-Authenticate": 'Bearer realm="dermai"'})
     try:
         manifest = _manifest()
-        result, record = _analyse(AnalysisForm(request.POST, request.FILES, manifest=manifest))
+        result, record = _analyse(request, AnalysisForm(request.POST, request.FILES, manifest=manifest))
     except Refusal as refusal:
         return _json_refusal(refusal)
     rows = selectors.class_rows(manifest, result.probabilities)
@@ -267,7 +332,8 @@ def ready(request):
 
 @require_safe
 def memory(request):
-    return JsonResponse(selectors.memory_report())
+    """This worker's memory and model, and its analysis queue now."""
+    return JsonResponse({**selectors.memory_report(), "analysis_queue": services.analysis_queue.state()})
 
 
 @require_safe

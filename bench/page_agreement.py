@@ -118,7 +118,7 @@ def markdown(results, page_side):
 
 def main(argv=None):
     args = parse_args(argv)
-    with running_service(env={"DERMAI_SLOT_TIMEOUT": "120"}, collect_static=True) as service, \
+    with running_service(collect_static=True) as service, \
             phone_page() as page:
         page_side = int(page.goto(service.client.base + "/") and
                         page.eval_on_selector("#upload-form", "form => form.dataset.sendSide"))

@@ -183,8 +183,8 @@ def section(report):
              "end: other work on the machine slows the times and makes them noisy (on a loaded machine, "
              "differences of 10-20% between rows were within that noise).", "",
              f"render.yaml's start line on 127.0.0.1 with production settings, only `--workers` overridden; "
-             f"DERMAI_MAX_CONCURRENT=1 per worker (so N workers analyse N photos at once), DERMAI_SLOT_TIMEOUT "
-             f"default (5 s). {report['uploads']} real uploads per client count (Grad-CAM on, "
+             f"DERMAI_MAX_CONCURRENT=1 per worker (so N workers analyse N photos at once), the analysis "
+             f"queue's defaults. {report['uploads']} real uploads per client count (Grad-CAM on, "
              f"`{Path(report['images']).name}`), shared by the clients; a slot 503 is retried after its "
              "Retry-After, so latency is the time until the prediction, retries included. Peak RSS: summed "
              "master + workers, sampled at 20 Hz, after every worker has loaded the model.", "",

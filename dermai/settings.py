@@ -129,9 +129,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = True
 
 # Uploads: photos above DERMAI_MAX_UPLOAD_MB are refused with 413 before being parsed. Anything past
-# 2.5 MB streams to a temporary file rather than RAM, and non-file fields stay small.
+# 1 MB (the page's own 1280 px JPEG stays under it) streams to a temporary file rather than RAM, so the queue's
+# waiting uploads stay small; non-file fields stay small too.
 MAX_UPLOAD_BYTES = int(float(os.environ.get("DERMAI_MAX_UPLOAD_MB", 10)) * MB)
-FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 2.5 * MB))
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 1 * MB))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 1 * MB))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 DATA_UPLOAD_MAX_NUMBER_FILES = 2
@@ -139,10 +140,14 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 2
 # clients (urllib, requests) send the whole body before reading any answer; past that the connection is closed.
 UPLOAD_DRAIN_MAX_BYTES = int(float(os.environ.get("DERMAI_DRAIN_MAX_MB", 4 * MAX_UPLOAD_BYTES / MB)) * MB)
 
-# Analyses allowed at once (each holds a decoded photo and the model's activations), and how long a
-# request waits for a slot before being told to retry.
+# Analyses run at once (each holds a decoded photo and the model's activations); the others wait their turn in
+# Dermal.services.analysis_queue, fair across people, each holding its upload and one Gunicorn thread: at most
+# DERMAI_QUEUE_PLACES of them (keep it below render.yaml's --threads, so that /health/ always finds a thread), and
+# none whose expected wait would pass DERMAI_MAX_WAIT seconds. Past either, 503 with a Retry-After computed from the
+# queue. DERMAI_MAX_WAIT=0: nobody waits.
 DERMAI_MAX_CONCURRENT = max(1, int(os.environ.get("DERMAI_MAX_CONCURRENT", 1)))
-DERMAI_SLOT_TIMEOUT = float(os.environ.get("DERMAI_SLOT_TIMEOUT", 5))
+DERMAI_MAX_WAIT = max(0.0, float(os.environ.get("DERMAI_MAX_WAIT", 90)))
+DERMAI_QUEUE_PLACES = max(1, int(os.environ.get("DERMAI_QUEUE_PLACES", 20)))
 # Serving the upload page starts loading the model in the background (services.load_model_early): a person choosing
 # and sending a photo overlaps the seconds a just-woken free instance needs to load it at 0.1 CPU.
 DERMAI_EARLY_LOAD = env_flag("DERMAI_EARLY_LOAD", True)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Overload: --clients concurrent clients upload back to back for --seconds against render.yaml's service.
 
-The default configuration (1 worker, 2 threads, one analysis slot, 5 s slot wait) must answer every request
-with 200 (a real prediction) or with the slot's 503 + Retry-After; no other status, no connection reset or
+The default configuration (render.yaml's 1 worker and 64 threads, one analysis at once, the analysis queue's
+defaults) must answer every request with 200 (a real prediction) or with the queue's 503 + Retry-After; no other status, no connection reset or
 timeout, no worker killed (Gunicorn's log is read; recycling by --max-requests is counted apart), and the
 summed RSS of master + workers (sampled at --hz, and the processes' VmHWM) stays under --budget throughout.
 Clients do not wait out Retry-After: they upload again at once, the worst case for the service.

@@ -1,6 +1,8 @@
 """A person at the upload page, over HTTP: the form fetched (its CSRF cookie and token), then a photo posted as the
-page posts it (upload.js: every field of the form as it stands, the photo in place of the file input), until an
-answer comes. A busy answer (503 with Retry-After) is followed as the page follows it: wait, then send again.
+page posts it (upload.js: every field of the form as it stands, the photo in place of the file input, asking to hear
+its place in line), until an answer comes. A busy answer (503 with Retry-After) is followed as the page follows it:
+wait, then send again. A photo that waits its turn hears its place and expected wait first (the service streams
+them); the person notes the first estimate and how long the wait really was.
 
 `requests` keeps each person's cookies (one browser: one session), so many people behind one address are told
 apart as the service sees them. The person talks HTTPS to Render's proxy, which talks HTTP to the instance: here the
@@ -14,6 +16,7 @@ from html.parser import HTMLParser
 
 import requests
 
+QUEUE_HEADER = "DermAI-Queue"  # Dermal.views.QUEUE_HEADER, without loading Django (tests/harness/test_people.py)
 PAGE_TIMEOUT_S = 300  # far past any queue: a person who waits this long has met a timeout, and it is counted
 
 
@@ -59,6 +62,9 @@ class Answer:
     seconds: float
     busy: list = field(default_factory=list)
     problem: str = ""
+    place: int = 0  # the place in line the photo was first given (0: its turn came at once)
+    estimate_s: int = 0  # the wait the service first expected for it
+    waited_s: float = 0.0  # how long it waited for its turn, from that first estimate
 
 
 class Person:
@@ -93,8 +99,8 @@ class Person:
         # A connection of its own: Gunicorn closes an idle one after --keep-alive (2 s), as long as a person thinks,
         # and a POST sent on it as it closes would be lost to the race, not to the service.
         response = self.session.post(self.base_url + "/", data=self.fields(), files=files, timeout=PAGE_TIMEOUT_S,
-                                     headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/",
-                                              "Connection": "close"})
+                                     stream=True, headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/",
+                                                           "Connection": "close", QUEUE_HEADER: "place"})
         self._as_through_the_proxy()
         return response
 
@@ -111,7 +117,27 @@ class Person:
                 busy.append(int(retry_after))
                 sleep(int(retry_after))
                 continue
+            wait, page = read_answer(response, clock)
             seconds = clock() - started
-            if response.status_code != 200 or 'id="headline"' not in response.text:
-                return Answer(response.status_code, seconds, busy, f"{response.status_code}: {response.text[:200]!r}")
-            return Answer(200, seconds, busy)
+            if response.status_code != 200 or 'id="headline"' not in page:
+                return Answer(response.status_code, seconds, busy, f"{response.status_code}: {page[:200]!r}", *wait)
+            return Answer(200, seconds, busy, "", *wait)
+
+
+def read_answer(response, clock=time.monotonic):
+    """A page's answer as upload.js reads it: ((first place, its expected wait, the seconds from then until the turn
+    came), the page's text). Streamed place lines ("place N SECONDS") come first when the photo had to wait."""
+    if response.headers.get(QUEUE_HEADER) != "place":
+        return (0, 0, 0.0), response.text
+    chunks, head, first = response.iter_content(chunk_size=None), b"", None  # each chunk as it arrives
+    for chunk in chunks:
+        head += chunk
+        while b"\n" in head:
+            line, head = head.split(b"\n", 1)
+            if not line:  # the page follows
+                page = b"".join([head, *chunks]).decode("utf-8", "replace")
+                return first[:2] + (waited,), page
+            place, seconds = (int(value) for value in line.split()[1:])
+            first = first or (place, seconds, clock())
+            waited = clock() - first[2]
+    return (0, 0, 0.0), f"the stream ended before its page: {head[:200]!r}"

@@ -67,9 +67,10 @@ def assert_server_gone(report):
 
 
 def test_end_to_end_real_server_passes_and_retries_slot_503s(tmp_path):
-    # DERMAI_SLOT_TIMEOUT=0: a busy slot answers 503 + Retry-After at once, so the burst meets the limiter.
+    # DERMAI_MAX_WAIT=0: nobody waits in the analysis queue, a busy one answers 503 + Retry-After at once, so the
+    # burst meets the limiter.
     done, report = run_proof(tmp_path, "--uploads", "4", "--burst", "4", "--markdown", str(tmp_path / "proof.md"),
-                             env_extra={"DERMAI_SLOT_TIMEOUT": "0"})
+                             env_extra={"DERMAI_MAX_WAIT": "0"})
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert report["verdict"] in ("deploy", "deploy and watch")
     assert "VERDICT: DEPLOY" in done.stdout

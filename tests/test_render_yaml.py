@@ -8,7 +8,7 @@ import pytest
 import yaml
 from gunicorn.config import Config
 
-from harness.blueprint import local_argv, start_command
+from harness.blueprint import local_argv, render_env, start_command
 from harness.server import server_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,13 +44,22 @@ def test_start_command_runs_the_wsgi_app_with_the_issue_values():
     assert args.args == ["dermai.wsgi:application"]
     assert args.bind == ["0.0.0.0:$PORT"]
     assert args.workers == 1
-    assert args.threads == 2
+    assert args.threads == 64
+    assert args.keepalive == 75
     assert args.worker_class == "gthread"
     assert args.timeout == 300
     assert args.max_requests and args.max_requests > 0
     assert args.max_requests_jitter and 0 < args.max_requests_jitter < args.max_requests
     assert args.preload_app is None  # Django is imported by the worker only, not twice
     assert args.control_socket_disable is True
+
+
+def test_the_threads_leave_health_a_thread_however_full_the_analysis_queue(settings):
+    """Each photo waiting its turn holds a Gunicorn thread: with the queue full and an analysis running, /health/, the
+    pages and the uploads being read (and refused) still find threads (issue 35's 40 people at once)."""
+    assert not {"DERMAI_QUEUE_PLACES", "DERMAI_MAX_CONCURRENT"} & set(render_env())  # the defaults are Render's
+    free = gunicorn_args().threads - settings.DERMAI_QUEUE_PLACES - settings.DERMAI_MAX_CONCURRENT
+    assert free > 40
 
 
 def test_gunicorn_values_live_on_the_start_line_only():

@@ -4,7 +4,10 @@
 // With JavaScript the form is sent by XMLHttpRequest: a photo longer than data-send-side pixels is scaled down
 // while it is decoded (createImageBitmap's resize options: a 50 MP photo never fills a canvas, which iOS caps at
 // about 16.7 MP) and sent as a JPEG; the bytes sent show as a progress bar, then the analysing state; a dropped
-// connection keeps the photo for a retry with one tap. Without JavaScript the form posts the original file.
+// connection keeps the photo for a retry with one tap. While the photo waits in the server's queue the page shows its
+// place in line and the expected wait, as the server streams them; a busy server's 503 counts down its Retry-After
+// and sends the photo again by itself. Either can be cancelled, keeping the photo. Without JavaScript the form posts
+// the original file and waits in the same queue.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
@@ -17,12 +20,15 @@
   var progressText = document.getElementById("progress-text");
   var photoError = document.getElementById("photo-error");
   var sendError = document.getElementById("send-error");
+  var cancel = document.getElementById("cancel");
+  var countdown = document.getElementById("retry-countdown");
   var maxBytes = Number(form.dataset.maxBytes);
   // Sizes with the page language's decimal separator ("10.0 MB", "10,0 MB").
   var oneDecimal = new Intl.NumberFormat(document.documentElement.lang || undefined,
                                          {minimumFractionDigits: 1, maximumFractionDigits: 1});
   var previewUrl = null;
   var prepared = null;  // {file, blob, name}: the chosen photo as sent, kept for a retry
+  var pending = null;  // the request on its way, or the timer of a busy answer's countdown: what Cancel stops
 
   function words(id) {
     return document.getElementById(id).content.textContent;
@@ -141,8 +147,43 @@
   }
 
   function idle() {
+    pending = null;
+    cancel.hidden = true;
+    countdown.hidden = true;
     setBusy(false);
     showState("", false, false);
+  }
+
+  // The server's place lines ("place N SECONDS") before the page: the last one is where the photo stands.
+  var QUEUE = "DermAI-Queue";
+  function showPlace(request) {
+    var text = request.responseText, end = text.indexOf("\n\n");
+    var lines = (end < 0 ? text : text.slice(0, end)).trim().split("\n");
+    var last = lines[lines.length - 1].split(" ");
+    if (last[0] !== "place") return;
+    var message = last[1] === "0" ? words("analysing-text") :
+      words("queue-text").replace("{place}", last[1]).replace("{seconds}", last[2]);
+    if (progressText.textContent !== message) showState(message, true, false);  // announced only when it changes
+  }
+
+  function pageOf(request) {
+    var text = request.responseText;
+    return request.getResponseHeader(QUEUE) === "place" ? text.slice(text.indexOf("\n\n") + 2) : text;
+  }
+
+  // A busy server: its reason, then the photo sent again by itself when its Retry-After has passed; the seconds
+  // left show (not announced each second: the announcement says when).
+  function retryLater(seconds, blob, name) {
+    var left = Math.max(1, seconds);
+    showState(words("busy-text").replace("{seconds}", left), false, false);
+    countdown.hidden = false;
+    cancel.hidden = false;
+    (function tick() {
+      if (left <= 0) return send(blob, name);
+      countdown.textContent = words("countdown-text").replace("{seconds}", left);
+      left -= 1;
+      pending = {stop: clearTimeout.bind(null, setTimeout(tick, 1000))};
+    })();
   }
 
   // A page from the server replaces this one, as a plain form's answer would, and runs its own scripts; replacing the
@@ -160,21 +201,28 @@
     data.delete("image");
     data.append("image", blob, name);
     var request = new XMLHttpRequest();
+    pending = {stop: function () { request.abort(); }};
+    countdown.hidden = true;
     request.open("POST", form.action);
+    request.setRequestHeader(QUEUE, "place");
+    request.addEventListener("progress", function () { showPlace(request); });
     request.upload.addEventListener("progress", function (event) {
       if (event.lengthComputable) bar.value = event.loaded / event.total;
     });
     request.upload.addEventListener("load", function () {
       showState(words("analysing-text"), true, false);
+      cancel.hidden = false;
     });
     request.addEventListener("load", function () {
-      if (request.status === 503) {  // busy or not ready: the reason, and the photo kept for another try
+      var retryAfter = Number(request.getResponseHeader("Retry-After"));
+      if (request.status === 503 && retryAfter > 0) return retryLater(retryAfter, blob, name);
+      if (request.status === 503) {  // not ready (the model unavailable): the reason, and the photo kept
         var reason = new DOMParser().parseFromString(request.responseText, "text/html").getElementById("error");
         idle();
         showMessage(sendError, reason ? reason.textContent : words("dropped-text"));
         return;
       }
-      showPage(request.responseText);
+      showPage(pageOf(request));
     });
     request.addEventListener("error", function () {
       idle();
@@ -187,6 +235,14 @@
 
   inputs.forEach(function (input) {
     input.addEventListener("change", function () { onChoose(input); });
+  });
+
+  // Stops the wait in line or the countdown; the photo stays chosen for the Analyse button.
+  cancel.addEventListener("click", function () {
+    if (pending) pending.stop();
+    idle();
+    showMessage(sendError, words("cancelled-text"));
+    button.focus();
   });
 
   // Browsers that cannot show the format (e.g. TIFF) just skip the preview; the server still analyses it.

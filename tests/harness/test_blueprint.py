@@ -25,7 +25,7 @@ def test_local_argv_refuses_what_it_cannot_run_locally(line):
 
 def test_gunicorn_settings_is_gunicorns_own_reading():
     settings = gunicorn_settings(local_argv(start_command(), 8123))
-    assert settings["workers"] == 1 and settings["threads"] == 2 and settings["timeout"] == 300
+    assert settings["workers"] == 1 and settings["threads"] == 64 and settings["timeout"] == 300
     with pytest.raises(ProofError):
         gunicorn_settings(["uvicorn", "app"])
 

@@ -2,7 +2,8 @@
 answers busy before it answers."""
 import pytest
 
-from harness.people import Person, form_fields
+from Dermal.views import QUEUE_HEADER as THE_VIEWS_QUEUE_HEADER
+from harness.people import QUEUE_HEADER, Person, form_fields
 from tests.harness.local_http import Handler, serving
 
 
@@ -33,7 +34,12 @@ class Page(Handler):
         self.rfile.read(int(self.headers["Content-Length"]))
         self.cookies.append((self.headers.get("Cookie"), self.headers.get("Connection")))
         status = self.script.pop(0) if self.script else 200
-        if status == 503:
+        if status == "waits" and self.headers.get(QUEUE_HEADER) == "place":  # as Dermal.views streams a wait
+            self.send_response(200)
+            self.send_header(QUEUE_HEADER, "place")
+            self.end_headers()  # no length: the page ends with the connection
+            self.wfile.write(b'place 2 12\nplace 1 6\nplace 0 0\n\n<h1 id="headline">result</h1>')
+        elif status == 503:
             self.answer(503, b"busy", {"Retry-After": "7"})
         else:  # a result page sets its cookie again, Secure, as Django does
             self.answer(status, b'<h1 id="headline">result</h1>' if status == 200 else b"refused",
@@ -68,3 +74,17 @@ def test_an_answer_that_is_not_a_result_page_is_a_problem(page):
     Page.script = [400]
     answer = Person(page, b"photo").analyse()
     assert answer.status == 400 and answer.problem == "400: 'refused'"
+
+
+def test_a_photo_that_waits_notes_its_first_place_its_estimate_and_the_real_wait(page):
+    assert QUEUE_HEADER == THE_VIEWS_QUEUE_HEADER
+    Page.script = ["waits"]
+    ticks = iter([0.0, 1.0, 1.0, 4.0, 10.0, 11.0])  # the start, then each line read, then the answer
+    answer = Person(page, b"photo").analyse(clock=lambda: next(ticks))
+    assert (answer.status, answer.problem, answer.seconds) == (200, "", 11.0)
+    assert (answer.place, answer.estimate_s, answer.waited_s) == (2, 12, 9.0)
+
+
+def test_a_photo_that_did_not_wait_has_no_place(page):
+    answer = Person(page, b"photo").analyse()
+    assert (answer.status, answer.place, answer.estimate_s, answer.waited_s) == (200, 0, 0, 0.0)

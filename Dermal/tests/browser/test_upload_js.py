@@ -2,6 +2,7 @@
 and a dropped connection that keeps the photo for a retry; the page without JavaScript still posts the original."""
 import hashlib
 import io
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 
 from bench.page_path import CAPTURE, sent
 from bench.phone_browser import PHONE
+from Dermal import services
 from Dermal.models import Analysis
 from Dermal.tests.web.test_bad_inputs import png_declaring
 from Dermal.views import SEND_LONG_SIDE
@@ -187,14 +189,14 @@ def test_a_dropped_connection_says_so_and_one_tap_retries_with_the_same_photo(ph
     assert drops and phone.locator("#triage").is_visible()
 
 
-def test_a_busy_service_gives_its_reason_and_keeps_the_photo(phone, live_server, fixture_items):
-    busy = '<html><body><p id="error" class="error">The service is busy; try again in a few seconds.</p></body></html>'
-    phone.route("**/", lambda route: route.fulfill(status=503, body=busy, content_type="text/html")
+def test_a_service_without_its_model_gives_its_reason_and_keeps_the_photo(phone, live_server, fixture_items):
+    broken = '<html><body><p id="error" class="error">The model is unavailable: restore it.</p></body></html>'
+    phone.route("**/", lambda route: route.fulfill(status=503, body=broken, content_type="text/html")
                 if route.request.method == "POST" else route.continue_())
     choose_photo(phone, live_server.url + "/", fixture_items[0].path)
     phone.click("#analyse")
     phone.locator("#send-error").wait_for()
-    assert phone.locator("#send-error").inner_text() == "The service is busy; try again in a few seconds."
+    assert phone.locator("#send-error").inner_text() == "The model is unavailable: restore it."
     assert phone.eval_on_selector("#photo", "input => input.files.length") == 1
     assert phone.locator("#analyse").is_enabled()
 
@@ -209,3 +211,98 @@ def test_without_javascript_the_form_posts_the_original(browser, live_server, fi
     page.wait_for_selector("#triage", timeout=60_000)
     assert Analysis.objects.get().image_sha256 == hashlib.sha256(photo.read_bytes()).hexdigest()
     context.close()
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    """The live server's analysis queue, fresh, with another person's analysis running in it (`.ahead`): the test
+    decides when it ends (queue.leave(queue.ahead)); `max_wait` and the measured time per analysis are the test's."""
+    made = []
+
+    def install(max_wait=90, seconds=6.0):
+        # time stands still for the queue, so that the estimates the page shows are the test's to the second
+        fresh = services.AnalysisQueue(concurrent=1, max_wait=max_wait, max_waiting=20, clock=lambda: 0.0)
+        fresh.took(seconds)
+        fresh.ahead = fresh.join("someone else")
+        monkeypatch.setattr(services, "analysis_queue", fresh)
+        made.append(fresh)
+        return fresh
+
+    yield install
+    for fresh in made:  # a test that failed half-way must not leave the live server's requests waiting
+        fresh.leave(fresh.ahead)
+
+
+def posts(page):
+    """The POSTs the page sends, as they go."""
+    sent_posts = []
+    page.on("request", lambda request: request.method == "POST" and sent_posts.append(request.url))
+    return sent_posts
+
+
+def test_a_photo_waiting_its_turn_shows_its_place_and_wait_then_its_result(phone, live_server, fixture_items, queue):
+    waits = queue(seconds=6.0)
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.evaluate(WATCH)
+    phone.click("#analyse")
+    status = phone.locator("#progress-text")
+    status.filter(has_text="Your place in line: 1").wait_for()
+    assert status.inner_text() == ("Other photos are being analysed first. Your place in line: 1. "
+                                   "Expected wait: about 6 s.")
+    assert phone.locator("#progress").get_attribute("role") == "status"  # a polite live region
+    assert phone.locator("#cancel").is_visible()
+    waits.leave(waits.ahead)
+    phone.wait_for_selector("#triage", timeout=60_000)
+    texts = [text for text, _ in phone.evaluate("window.seen")]
+    assert texts.index(status_text := next(t for t in texts if "place in line" in t)) < \
+        max(i for i, text in enumerate(texts) if text.startswith("Analysing")), texts
+    assert texts.count(status_text) == 1, "an unchanged place is not announced again"
+
+
+def test_a_busy_answer_counts_down_and_sends_the_photo_again_by_itself(phone, live_server, fixture_items, queue):
+    phone.clock.install()
+    waits = queue(max_wait=0, seconds=3.0)  # nobody may wait: 503, Retry-After 3 s
+    sent_posts = posts(phone)
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    countdown = phone.locator("#retry-countdown")
+    countdown.filter(has_text="Sending again in 3 s").wait_for()
+    assert phone.locator("#progress-text").inner_text() == \
+        "DermAI is busy with other photos. Your photo will be sent again by itself in 3 s."
+    assert countdown.get_attribute("aria-hidden") == "true" and phone.locator("#cancel").is_visible()
+    phone.clock.run_for(1000)
+    countdown.filter(has_text="Sending again in 2 s").wait_for()
+    waits.leave(waits.ahead)  # the other analysis ends: there is room
+    phone.clock.run_for(2000)
+    phone.wait_for_selector("#triage", timeout=60_000)
+    assert len(sent_posts) == 2, sent_posts
+
+
+def test_cancel_stops_the_countdown_and_keeps_the_photo(phone, live_server, fixture_items, queue):
+    phone.clock.install()
+    queue(max_wait=0, seconds=30.0)
+    sent_posts = posts(phone)
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    phone.locator("#retry-countdown").filter(has_text="Sending again in 30 s").wait_for()
+    phone.click("#cancel")
+    assert phone.locator("#send-error").inner_text() == \
+        "Not sent. Your photo is still chosen: press Analyse to send it."
+    assert phone.evaluate("document.activeElement.id") == "analyse" and phone.locator("#analyse").is_enabled()
+    assert not phone.locator("#retry-countdown").is_visible() and not phone.locator("#cancel").is_visible()
+    phone.clock.run_for(60_000)  # long past the Retry-After
+    assert phone.eval_on_selector("#photo", "input => input.files.length") == 1 and len(sent_posts) == 1
+
+
+def test_cancel_while_waiting_in_line_gives_the_place_up(phone, live_server, fixture_items, queue):
+    waits = queue()
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    phone.locator("#progress-text").filter(has_text="Your place in line: 1").wait_for()
+    assert waits.state()["waiting"] == 1
+    phone.click("#cancel")
+    assert "Not sent" in phone.locator("#send-error").inner_text()
+    deadline = time.monotonic() + 30  # the server notices at its next place line (every PLACE_EVERY_S)
+    while waits.state()["waiting"]:
+        assert time.monotonic() < deadline, "the place was never given up"
+        time.sleep(0.05)

@@ -80,10 +80,15 @@ def test_database_url_is_used(tmp_path):
     assert "postgresql" in found["DATABASES"] and "db.internal" in found["DATABASES"]
 
 
-def test_concurrency_settings_from_the_environment():
-    found = settings_of("DERMAI_MAX_CONCURRENT", "DERMAI_SLOT_TIMEOUT", DEBUG="true",
-                        DERMAI_MAX_CONCURRENT="0", DERMAI_SLOT_TIMEOUT="2.5")
-    assert found == {"DERMAI_MAX_CONCURRENT": "1", "DERMAI_SLOT_TIMEOUT": "2.5"}  # never zero slots
+def test_queue_settings_from_the_environment():
+    names = ("DERMAI_MAX_CONCURRENT", "DERMAI_MAX_WAIT", "DERMAI_QUEUE_PLACES")
+    assert settings_of(*names, DEBUG="true", DERMAI_MAX_CONCURRENT="2", DERMAI_MAX_WAIT="30.5",
+                       DERMAI_QUEUE_PLACES="7") == {"DERMAI_MAX_CONCURRENT": "2", "DERMAI_MAX_WAIT": "30.5",
+                                                   "DERMAI_QUEUE_PLACES": "7"}
+    # never zero analyses at once nor zero places; a negative wait is none
+    assert settings_of(*names, DEBUG="true", DERMAI_MAX_CONCURRENT="0", DERMAI_MAX_WAIT="-5",
+                       DERMAI_QUEUE_PLACES="0") == {"DERMAI_MAX_CONCURRENT": "1", "DERMAI_MAX_WAIT": "0.0",
+                                                   "DERMAI_QUEUE_PLACES": "1"}
 
 
 def test_upload_limits_from_the_environment():
