@@ -55,6 +55,7 @@
   }
 
   function onChoose(input) {
+    if (pending) idle();  // another photo: the one waiting or counting down is not sent
     inputs.forEach(function (other) { if (other !== input) other.value = ""; });
     var file = input.files[0];
     if (previewUrl) URL.revokeObjectURL(previewUrl);
@@ -146,7 +147,8 @@
     bar.hidden = !sending;
   }
 
-  function idle() {
+  function idle() {  // also stops what is pending: a finished request or a fired timer ignores it
+    if (pending) pending.stop();
     pending = null;
     cancel.hidden = true;
     countdown.hidden = true;
@@ -239,7 +241,6 @@
 
   // Stops the wait in line or the countdown; the photo stays chosen for the Analyse button.
   cancel.addEventListener("click", function () {
-    if (pending) pending.stop();
     idle();
     showMessage(sendError, words("cancelled-text"));
     button.focus();

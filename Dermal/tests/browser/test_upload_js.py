@@ -294,6 +294,20 @@ def test_cancel_stops_the_countdown_and_keeps_the_photo(phone, live_server, fixt
     assert phone.eval_on_selector("#photo", "input => input.files.length") == 1 and len(sent_posts) == 1
 
 
+def test_choosing_another_photo_during_the_countdown_stops_it(phone, live_server, fixture_items, queue):
+    phone.clock.install()
+    queue(max_wait=0, seconds=30.0)
+    sent_posts = posts(phone)
+    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
+    phone.click("#analyse")
+    phone.locator("#retry-countdown").filter(has_text="Sending again in 30 s").wait_for()
+    phone.set_input_files("#photo", str(fixture_items[1].path))
+    phone.wait_for_selector("#retry-countdown", state="hidden")
+    assert phone.locator("#analyse").is_enabled() and not phone.locator("#cancel").is_visible()
+    phone.clock.run_for(60_000)  # long past the Retry-After: the first photo is not sent again
+    assert len(sent_posts) == 1
+
+
 def test_cancel_while_waiting_in_line_gives_the_place_up(phone, live_server, fixture_items, queue):
     waits = queue()
     choose_photo(phone, live_server.url + "/", fixture_items[0].path)
