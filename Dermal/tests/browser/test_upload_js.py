@@ -278,13 +278,20 @@ def test_a_busy_answer_counts_down_and_sends_the_photo_again_by_itself(phone, li
     assert len(sent_posts) == 2, sent_posts
 
 
-def test_cancel_stops_the_countdown_and_keeps_the_photo(phone, live_server, fixture_items, queue):
+def counting_down_30_s(phone, live_server, fixture_items, queue):
+    """The page with its photo sent to a busy server, counting down a 30 s Retry-After (the page's clock the test's):
+    the POSTs it sends."""
     phone.clock.install()
     queue(max_wait=0, seconds=30.0)
     sent_posts = posts(phone)
     choose_photo(phone, live_server.url + "/", fixture_items[0].path)
     phone.click("#analyse")
     phone.locator("#retry-countdown").filter(has_text="Sending again in 30 s").wait_for()
+    return sent_posts
+
+
+def test_cancel_stops_the_countdown_and_keeps_the_photo(phone, live_server, fixture_items, queue):
+    sent_posts = counting_down_30_s(phone, live_server, fixture_items, queue)
     phone.click("#cancel")
     assert phone.locator("#send-error").inner_text() == \
         "Not sent. Your photo is still chosen: press Analyse to send it."
@@ -295,12 +302,7 @@ def test_cancel_stops_the_countdown_and_keeps_the_photo(phone, live_server, fixt
 
 
 def test_choosing_another_photo_during_the_countdown_stops_it(phone, live_server, fixture_items, queue):
-    phone.clock.install()
-    queue(max_wait=0, seconds=30.0)
-    sent_posts = posts(phone)
-    choose_photo(phone, live_server.url + "/", fixture_items[0].path)
-    phone.click("#analyse")
-    phone.locator("#retry-countdown").filter(has_text="Sending again in 30 s").wait_for()
+    sent_posts = counting_down_30_s(phone, live_server, fixture_items, queue)
     phone.set_input_files("#photo", str(fixture_items[1].path))
     phone.wait_for_selector("#retry-countdown", state="hidden")
     assert phone.locator("#analyse").is_enabled() and not phone.locator("#cancel").is_visible()
