@@ -35,6 +35,10 @@ history_pruning = Throttle(PRUNE_EVERY_HOURS * 3600)
 FIRST_ESTIMATE_S = 8.0
 # How much each timed analysis moves the estimate (an exponentially weighted mean: the recent load counts most).
 ESTIMATE_WEIGHT = 0.3
+# How late someone refused may come back and keep the place promised: their photo's upload on a slow mobile link,
+# and a server reading a crowd's uploads (40 arriving at once at 0.1 CPU: 30 s before the queue saw one of them,
+# which then lost its place to a 307 s Retry-After). A promise not taken up holds a place no longer than this.
+PROMISE_GRACE_S = 60.0
 
 
 class AnalysisQueue:
@@ -131,7 +135,7 @@ class AnalysisQueue:
                     len(self._waiting) + 1 + owed - self.max_waiting)
         if turns and short > 0:
             retry_after = max(1, math.ceil(short * self.seconds / self.concurrent))
-            self._promised[key] = (now + retry_after + self.seconds, rank)
+            self._promised[key] = (now + retry_after + PROMISE_GRACE_S, rank)
             raise ServerBusy(retry_after)
         ticket = Ticket(tag, next(self._arrivals), key)
         self._waiting.append(ticket)

@@ -124,7 +124,7 @@ def measure_row(row, photo, cpus):
             "estimate_p95_s": percentile([answer.estimate_s for answer in waited], 0.95),
             "health_checks": len(health), "health_failed": sum(watch.failed()),
             "health_failed_in_a_row": watch.longest_failing_run(), "health_p99_s": percentile(health, 0.99),
-            "health_max_s": max(health, default=None),
+            "health_max_s": max(health, default=None), "health_over_1_s": watch.slower_than(1.0),
             "greedy_answered": sum(answer.status == 200 for answer in greedy_answers),
             "person_answered_max": max(sum(answer.status == 200 for answer in each) for each in answers),
             "peak_mb": sampler.peak("rss_mb"), "worker_deaths": service.worker_deaths(),

@@ -18,8 +18,9 @@ finally:
     gc.enable()
 
 # A thread that wants the GIL waits for the holder's switch interval, then for the other threads that want it too:
-# in a crowd (40 people's uploads read and answered at once) /health/ needs the GIL a few times, and at the default
-# 5 ms of CPU a turn, at Render free's 0.1 CPU (10 ms of CPU every 100 ms), each round of turns takes seconds. A turn
-# of 1 ms makes the rounds five times shorter; the analysis itself runs mostly in LiteRT and NumPy, which release the
-# GIL.
-sys.setswitchinterval(0.001)
+# as 40 people arrive together, 40 request threads render their pages, and /health/ needs the GIL some ten times
+# (accepted, read, answered), each a wait behind the others' turns, ten times longer at Render free's 0.1 CPU. At the
+# default 5 ms of CPU a turn a check took seconds; measured as 40 arrived at 0.1 CPU, the slowest check took 7.1 s
+# with 1 ms turns and 1.9 s with 0.2 ms turns. The analysis itself runs in LiteRT and NumPy, which release the GIL,
+# so shorter turns leave it as it was (see the proof's warm time in docs/BENCHMARKS.md).
+sys.setswitchinterval(0.0002)

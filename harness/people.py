@@ -96,8 +96,8 @@ class Person:
     def post_once(self):
         """One POST of the photo: the requests.Response."""
         files = {"image": (self.name, self.photo, "image/jpeg")}
-        # A connection of its own: Gunicorn closes an idle one after --keep-alive (2 s), as long as a person thinks,
-        # and a POST sent on it as it closes would be lost to the race, not to the service.
+        # A connection of its own: a busy answer's Retry-After can outlast the service's --keep-alive (75 s), and a
+        # POST sent on a kept-alive connection as the service closes it would be lost to the race, not the service.
         response = self.session.post(self.base_url + "/", data=self.fields(), files=files, timeout=PAGE_TIMEOUT_S,
                                      stream=True, headers={"Referer": self.base_url.replace("http:", "https:", 1) + "/",
                                                            "Connection": "close", QUEUE_HEADER: "place"})
@@ -114,6 +114,7 @@ class Person:
                 return Answer(0, clock() - started, busy, f"no answer: {exc!r}")
             retry_after = response.headers.get("Retry-After")
             if response.status_code == 503 and retry_after and retry_after.isdigit():
+                response.content  # read to its end, as the page's XMLHttpRequest does: then the connection closes
                 busy.append(int(retry_after))
                 sleep(int(retry_after))
                 continue

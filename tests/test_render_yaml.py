@@ -46,7 +46,7 @@ def test_start_command_runs_the_wsgi_app_with_the_issue_values():
     assert args.workers == 1
     assert args.threads == 64
     assert args.keepalive == 75
-    assert args.worker_class == "gthread"
+    assert args.worker_class == "dermai.gunicorn_worker.ThreadWorker"
     assert args.timeout == 300
     assert args.max_requests and args.max_requests > 0
     assert args.max_requests_jitter and 0 < args.max_requests_jitter < args.max_requests

@@ -26,3 +26,15 @@ def test_checks_over_the_timeout_fail_and_the_longest_run_is_counted():
         watch.stop()
     assert watch.failed()[:6] == [False, True, False, True, True, False]
     assert watch.longest_failing_run() >= 2 and watch.answered_seconds()[1] == 0.2
+
+
+def test_the_slow_checks_are_listed_with_when_they_began():
+    Health.slow, Health.delay, Health.count = {3}, 0.3, 0
+    with serving(Health) as (base_url, _):
+        watch = HealthWatch(base_url, every=0.05, timeout=1.0)
+        watch.start()
+        while len(watch.checks) < 4:
+            time.sleep(0.01)
+        watch.stop()
+    [(at, took)] = watch.slower_than(0.25)
+    assert took >= 0.3 and at == round(watch.checks[2].at, 1) and at >= 0.1

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from Dermal.exceptions import ServerBusy
-from Dermal.services import FIRST_ESTIMATE_S, AnalysisQueue
+from Dermal.services import FIRST_ESTIMATE_S, PROMISE_GRACE_S, AnalysisQueue
 
 WAIT_S = 10  # a bound on how long a test waits for the queue to reach a state; the tests never sleep for time
 
@@ -151,6 +151,20 @@ def test_a_retry_after_followed_gives_a_place_and_early_keeps_its_rank(line):
     assert people.refused[-1][0] == "phuong"
     people.send("dung")
     assert people.refused[-1][0] == "phuong" and people.queue.state()["waiting"] == 2
+
+
+@pytest.mark.parametrize("late_s, kept", [(PROMISE_GRACE_S - 1, True), (PROMISE_GRACE_S + 1, False)])
+def test_someone_back_late_keeps_their_place_within_the_grace(line, late_s, kept):
+    now = [0.0]
+    people = line(max_wait=25, clock=lambda: now[0])
+    people.queue.took(10.0)
+    for key in ("ann", "bao", "chi", "dung"):
+        people.send(key)
+    assert people.refused == [("dung", 10)]
+    people.finish()  # ann done: room for one, owed to dung
+    now[0] = 10.0 + late_s  # dung's Retry-After, and a slow upload
+    people.send("em")
+    assert (people.refused[-1][0] == "em") is kept  # the place is still dung's, or lapsed and taken
 
 
 def test_the_places_bound_holds_however_short_the_wait(line):
